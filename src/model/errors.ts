@@ -1,0 +1,28 @@
+/** Errors with a stable code, and whether trying again can help. */
+export class EpictetusError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: string,
+    message: string,
+    opts: { retryable?: boolean; status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'EpictetusError';
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+    this.status = opts.status;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function errorCode(err: unknown): string {
+  return err instanceof EpictetusError ? err.code : 'EPI_UNEXPECTED';
+}

@@ -1,0 +1,134 @@
+/** DnsProvider over the official Cloudflare SDK: paginated list and batched apply. */
+import Cloudflare from 'cloudflare';
+import type { Changes, DnsRecord } from '../model/types.js';
+import { withRetry, type RetryPolicy } from '../util/retry.js';
+import type { EpictetusError } from '../model/errors.js';
+import { mapCloudflareError } from './errors.js';
+
+/** Cloudflare's largest useful page: every zone fits in one (zones hold at most 3,500 records). */
+export const LIST_PAGE_SIZE = 5000;
+/** The Free plan's limit of operations per batch call. */
+export const BATCH_LIMIT = 200;
+
+export interface ApplyResult {
+  readonly created: readonly DnsRecord[];
+  readonly updated: readonly DnsRecord[];
+  readonly deletedIds: readonly string[];
+  readonly calls: number;
+}
+
+export interface DnsProvider {
+  listRecords(zoneId: string, signal?: AbortSignal): Promise<DnsRecord[]>;
+  apply(zoneId: string, changes: Changes, signal?: AbortSignal): Promise<ApplyResult>;
+  verifyToken(signal?: AbortSignal): Promise<void>;
+}
+
+export interface ProviderOptions {
+  readonly apiToken: () => string;
+  readonly baseUrl: string;
+  readonly retry: RetryPolicy;
+  readonly timeoutMs?: number;
+  readonly batchLimit?: number;
+  readonly onRetry?: (err: EpictetusError, attempt: number, delayMs: number) => void;
+  /** Told the outcome of every call, to know the API answers without asking it more. */
+  readonly onCall?: (ok: boolean) => void;
+}
+
+interface SdkRecord {
+  id: string; name: string; type: string; content?: string; ttl: number; proxied?: boolean; comment?: string | null;
+}
+
+function toRecord(r: SdkRecord): DnsRecord {
+  return {
+    id: r.id, name: r.name.toLowerCase(), type: r.type, content: r.content ?? '', ttl: r.ttl,
+    proxied: r.proxied ?? false, comment: r.comment ?? null,
+  };
+}
+
+interface Post { name: string; type: 'A' | 'AAAA'; content: string; ttl: number; proxied: boolean; comment: string }
+interface BatchBody { posts: Post[]; patches: Array<Post & { id: string }>; deletes: Array<{ id: string }> }
+
+/** Creates first, deletions last, so a failure between chunks never leaves fewer records. */
+export function batchChunks(changes: Changes, limit: number): BatchBody[] {
+  type Op = { kind: 'post'; op: Post } | { kind: 'patch'; op: Post & { id: string } } | { kind: 'delete'; id: string };
+  const ops: Op[] = [
+    ...changes.creates.map((c): Op => ({ kind: 'post', op: {
+      name: c.name, type: c.type, content: c.content, ttl: c.ttl, proxied: c.proxied, comment: c.comment,
+    } })),
+    ...changes.updates.map((u): Op => ({ kind: 'patch', op: {
+      id: u.record.id, name: u.record.name, type: u.record.type as 'A' | 'AAAA', content: u.record.content,
+      ttl: u.ttl, proxied: u.proxied, comment: u.comment,
+    } })),
+    ...changes.deletes.map((d): Op => ({ kind: 'delete', id: d.record.id })),
+  ];
+  const chunks: BatchBody[] = [];
+  for (let i = 0; i < ops.length; i += limit) {
+    const chunk: BatchBody = { posts: [], patches: [], deletes: [] };
+    for (const o of ops.slice(i, i + limit)) {
+      if (o.kind === 'post') chunk.posts.push(o.op);
+      else if (o.kind === 'patch') chunk.patches.push(o.op);
+      else chunk.deletes.push({ id: o.id });
+    }
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
+  let client: Cloudflare | undefined;
+  let clientToken = '';
+  const sdk = (): Cloudflare => {
+    const token = opts.apiToken();
+    if (client === undefined || token !== clientToken) {
+      client = new Cloudflare({
+        apiToken: token, baseURL: opts.baseUrl, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000, logLevel: 'off',
+      });
+      clientToken = token;
+    }
+    return client;
+  };
+  const call = <T>(what: string, fn: (c: Cloudflare) => Promise<T>, signal?: AbortSignal): Promise<T> =>
+    withRetry(async () => {
+      try {
+        const out = await fn(sdk());
+        opts.onCall?.(true);
+        return out;
+      } catch (err) {
+        opts.onCall?.(false);
+        throw mapCloudflareError(err, what);
+      }
+    }, opts.retry, { ...(signal ? { signal } : {}), ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
+
+  return {
+    async listRecords(zoneId, signal) {
+      const out: DnsRecord[] = [];
+      for (let page = 1; ; page++) {
+        const res = await call(`list records (page ${page})`, (c) =>
+          c.dns.records.list({ zone_id: zoneId, per_page: LIST_PAGE_SIZE, page }, signal ? { signal } : {}), signal);
+        const items = res.result as SdkRecord[];
+        out.push(...items.map(toRecord));
+        const totalPages = (res.result_info as { total_pages?: number } | undefined)?.total_pages;
+        const done = totalPages !== undefined ? page >= totalPages : items.length < LIST_PAGE_SIZE;
+        if (done || items.length === 0) return out;
+      }
+    },
+
+    async apply(zoneId, changes, signal) {
+      const created: DnsRecord[] = [];
+      const updated: DnsRecord[] = [];
+      const deletedIds: string[] = [];
+      const chunks = batchChunks(changes, opts.batchLimit ?? BATCH_LIMIT);
+      for (const body of chunks) {
+        const res = await call('batch', (c) => c.dns.records.batch({ zone_id: zoneId, ...body }, signal ? { signal } : {}), signal);
+        created.push(...(res.posts ?? []).map((r) => toRecord(r as SdkRecord)));
+        updated.push(...(res.patches ?? []).map((r) => toRecord(r as SdkRecord)));
+        deletedIds.push(...body.deletes.map((d) => d.id));
+      }
+      return { created, updated, deletedIds, calls: chunks.length };
+    },
+
+    async verifyToken(signal) {
+      await call('verify token', (c) => c.user.tokens.verify(signal ? { signal } : {}), signal);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/** What the controller reports about itself: the model behind /health and the probes. */
+import type { ForeignRecord } from '../reconcile/plan.js';
+import type { FloorHold } from '../reconcile/safety.js';
+import type { NodeVerdict } from '../reconcile/policy.js';
+
+export interface ApiCheck {
+  readonly ok: boolean;
+  readonly checkedAt: string | undefined;
+  readonly error: string | undefined;
+}
+
+export interface ChangeLogEntry {
+  readonly at: string;
+  readonly action: 'create' | 'update' | 'delete';
+  readonly hostname: string;
+  readonly type: string;
+  readonly ip: string;
+  readonly node: string | null;
+  readonly reason: string;
+}
+
+export interface ControllerStatus {
+  readonly startedAt: string;
+  readonly synced: boolean;
+  readonly lastSuccessfulSync: string | undefined;
+  readonly lastReconcile: string | undefined;
+  readonly consecutiveFailures: number;
+  readonly lastError: { readonly at: string; readonly code: string; readonly message: string } | undefined;
+  readonly reconciles: { readonly ok: number; readonly failed: number; readonly noop: number };
+  readonly verdicts: readonly NodeVerdict[];
+  readonly managedRecords: Readonly<Record<string, number>>;
+  readonly foreignRecords: readonly ForeignRecord[];
+  readonly heldByFloor: readonly FloorHold[];
+  readonly recentChanges: readonly ChangeLogEntry[];
+  readonly apis: { readonly kubernetes: ApiCheck; readonly cloudflare: ApiCheck };
+  /** ms epoch when the running reconcile began, or undefined when idle. */
+  readonly busySince: number | undefined;
+  /** ms epoch of the last time the loop did anything (a reconcile ended or a timer fired). */
+  readonly lastProgressAt: number;
+}

@@ -1,0 +1,82 @@
+/** The two Kubernetes calls the node source needs, over @kubernetes/client-node. */
+import * as k8s from '@kubernetes/client-node';
+import { EpictetusError } from '../model/errors.js';
+
+export interface ListPage {
+  readonly items: readonly unknown[];
+  readonly resourceVersion: string;
+  readonly continue: string | undefined;
+}
+
+export interface WatchHandle { abort(): void }
+
+export interface NodeApi {
+  listNodes(opts: { limit: number; continue?: string }): Promise<ListPage>;
+  /** Streams events from `resourceVersion`; `onDone` is called once when the stream ends. */
+  watchNodes(
+    resourceVersion: string,
+    onEvent: (type: string, object: unknown) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<WatchHandle>;
+  version(): Promise<string>;
+}
+
+export function loadKubeConfig(path: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  try {
+    if (path === '') kc.loadFromCluster();
+    else kc.loadFromFile(path);
+  } catch (err) {
+    throw new EpictetusError('EPI_KUBECONFIG', `cannot load ${path === '' ? 'in-cluster config' : `kubeconfig ${path}`}: ${(err as Error).message}`, { cause: err });
+  }
+  if (kc.getCurrentCluster() === null) {
+    throw new EpictetusError('EPI_KUBECONFIG', path === ''
+      ? 'no in-cluster config: KUBERNETES_SERVICE_HOST is not set (set K8S_CONFIG_PATH to a kubeconfig outside a cluster)'
+      : `kubeconfig ${path} has no current cluster`);
+  }
+  return kc;
+}
+
+export function mapKubeError(err: unknown, what: string): EpictetusError {
+  if (err instanceof EpictetusError) return err;
+  const code = (err as { code?: unknown }).code;
+  const status = typeof code === 'number' ? code : (err as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number') {
+    const retryable = status === 429 || status >= 500;
+    return new EpictetusError('EPI_KUBE_HTTP', `Kubernetes ${what}: HTTP ${status}`, { retryable, status });
+  }
+  return new EpictetusError('EPI_KUBE_CONNECTION', `Kubernetes ${what}: ${(err as Error)?.message ?? String(err)}`, { retryable: true });
+}
+
+export function createNodeApi(kc: k8s.KubeConfig): NodeApi {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const versionApi = kc.makeApiClient(k8s.VersionApi);
+  const watch = new k8s.Watch(kc);
+  return {
+    async listNodes({ limit, continue: cont }) {
+      try {
+        const list = await core.listNode({ limit, ...(cont ? { _continue: cont } : {}) });
+        return {
+          items: list.items,
+          resourceVersion: list.metadata?.resourceVersion ?? '',
+          continue: list.metadata?._continue || undefined,
+        };
+      } catch (err) {
+        throw mapKubeError(err, 'list nodes');
+      }
+    },
+    async watchNodes(resourceVersion, onEvent, onDone) {
+      const controller = await watch.watch('/api/v1/nodes',
+        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 240 + Math.floor(Math.random() * 60) },
+        (type: string, object: unknown) => onEvent(type, object), onDone);
+      return { abort: () => controller.abort() };
+    },
+    async version() {
+      try {
+        return (await versionApi.getCode()).gitVersion;
+      } catch (err) {
+        throw mapKubeError(err, 'version');
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/** Health routes: the status model rendered for people and probes. */
+import type { ControllerStatus } from '../controller/status.js';
+
+export interface HealthView {
+  readonly controller: () => ControllerStatus;
+  readonly nodeWatch: () => { synced: boolean; watching: boolean; lists: number; watchRestarts: number; lastError: string | undefined };
+  readonly livenessTimeoutMs: number;
+  readonly syncIntervalMs: number;
+  readonly now?: () => number;
+}
+
+export interface ProbeResult { readonly ok: boolean; readonly body: Record<string, unknown> }
+
+/** Ready once the first full sync succeeded, and not while syncs keep failing. */
+export function readiness(s: ControllerStatus): ProbeResult {
+  if (!s.synced) return { ok: false, body: { status: 'starting', reason: 'first full sync has not succeeded yet' } };
+  if (s.consecutiveFailures >= 3) {
+    return { ok: false, body: { status: 'failing', reason: `${s.consecutiveFailures} reconciles failed in a row`, lastError: s.lastError } };
+  }
+  return { ok: true, body: { status: 'ready', lastSuccessfulSync: s.lastSuccessfulSync } };
+}
+
+/** Live while the loop makes progress: a reconcile hung past the timeout, or a loop that stopped ticking, is not. */
+export function liveness(s: ControllerStatus, v: HealthView): ProbeResult {
+  const now = (v.now ?? Date.now)();
+  if (s.busySince !== undefined && now - s.busySince > v.livenessTimeoutMs) {
+    return { ok: false, body: { status: 'wedged', reason: `a reconcile has been running for ${Math.round((now - s.busySince) / 1000)} s` } };
+  }
+  if (now - s.lastProgressAt > v.syncIntervalMs + v.livenessTimeoutMs) {
+    return { ok: false, body: { status: 'wedged', reason: `the control loop has not progressed for ${Math.round((now - s.lastProgressAt) / 1000)} s` } };
+  }
+  return { ok: true, body: { status: 'alive' } };
+}
+
+export function healthReport(v: HealthView): ProbeResult {
+  const s = v.controller();
+  const ready = readiness(s);
+  const live = liveness(s, v);
+  const excluded = s.verdicts.filter((n) => !n.eligible);
+  const apisOk = s.apis.kubernetes.ok && s.apis.cloudflare.ok;
+  const status = !live.ok ? 'wedged' : !ready.ok ? String(ready.body.status) : apisOk && s.lastError === undefined ? 'ok' : 'degraded';
+  return {
+    ok: live.ok,
+    body: {
+      status,
+      startedAt: s.startedAt,
+      lastSuccessfulSync: s.lastSuccessfulSync ?? null,
+      lastReconcile: s.lastReconcile ?? null,
+      lastError: s.lastError ?? null,
+      consecutiveFailures: s.consecutiveFailures,
+      reconciles: s.reconciles,
+      nodes: {
+        total: s.verdicts.length,
+        eligible: s.verdicts.length - excluded.length,
+        excluded: excluded.slice(0, 200).map((n) => ({ name: n.name, reasons: n.reasons })),
+      },
+      records: { managed: s.managedRecords },
+      foreignRecords: s.foreignRecords.map((f) => ({ name: f.name, type: f.type, content: f.content, owner: f.owner, reason: f.reason })),
+      heldBySafetyFloor: s.heldByFloor.map((h) => ({ name: h.record.name, type: h.record.type, content: h.record.content, node: h.node, wouldBe: h.wouldBe })),
+      recentChanges: s.recentChanges,
+      apis: s.apis,
+      nodeWatch: v.nodeWatch(),
+    },
+  };
+}

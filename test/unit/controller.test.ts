@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/controller.js';
+import { createLogger } from '../../src/log/logger.js';
+import { EpictetusError } from '../../src/model/errors.js';
+import type { NodeSnapshot } from '../../src/model/types.js';
+import type { NodeChange } from '../../src/kube/node-source.js';
+import { FakeProvider } from '../helpers/fake-provider.js';
+import { host, node } from '../helpers/snapshots.js';
+
+const log = createLogger({ level: 'silent', format: 'json', secrets: () => [] });
+const CA = ['DeletionCandidateOfClusterAutoscaler', 'ToBeDeletedByClusterAutoscaler'];
+
+function setup(nodes: NodeSnapshot[]) {
+  const provider = new FakeProvider();
+  const map = new Map(nodes.map((n) => [n.name, n]));
+  const controller = new Controller({
+    zoneId: 'z', hostnames: [host('app.example.com')], ownerId: 'default', minRecordsPerHostname: 1,
+    syncIntervalMs: 60_000, retryBaseDelayMs: 10, debounceMs: 20,
+  }, { provider, nodes: () => map.values(), log });
+  const change = (n: NodeSnapshot | string): void => {
+    const at = Date.now();
+    if (typeof n === 'string') {
+      const before = map.get(n);
+      map.delete(n);
+      controller.onNodeChanges([{ type: 'deleted', name: n, before, after: undefined, at }]);
+    } else {
+      const before = map.get(n.name);
+      map.set(n.name, n);
+      controller.onNodeChanges([{ type: before ? 'modified' : 'added', name: n.name, before, after: n, at } as NodeChange]);
+    }
+  };
+  return { provider, controller, change };
+}
+
+describe('controller', () => {
+  it('creates records at start-up with one list and one apply', async () => {
+    const { provider, controller } = setup([node('n1', { ipv4: ['1.1.1.1'] }), node('n2', { ipv4: ['2.2.2.2'] })]);
+    controller.start();
+    await controller.idle();
+    expect(provider.contents('app.example.com')).toEqual(['1.1.1.1', '2.2.2.2']);
+    expect(provider.lists).toBe(1);
+    expect(provider.applies).toHaveLength(1);
+    expect(controller.status().synced).toBe(true);
+    await controller.stop();
+  });
+
+  it('turns a burst of node events into one reconcile, without re-listing', async () => {
+    const { provider, controller, change } = setup([1, 2, 3, 4].map((i) => node(`n${i}`, { ipv4: [`10.0.0.${i}`] })));
+    controller.start();
+    await controller.idle();
+    for (const i of [1, 2, 3]) change(node(`n${i}`, { ipv4: [`10.0.0.${i}`], taints: CA }));
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(provider.contents('app.example.com')).toEqual(['10.0.0.4']);
+    expect(provider.applies).toHaveLength(2);
+    expect(provider.lists).toBe(1);
+    await controller.stop();
+  });
+
+  it('names a deleted node in its removal', async () => {
+    const { controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] }), node('n2', { ipv4: ['2.2.2.2'] })]);
+    controller.start();
+    await controller.idle();
+    change('n2');
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(controller.status().recentChanges[0]).toMatchObject({ action: 'delete', ip: '2.2.2.2', node: 'n2', reason: 'node-deleted' });
+    await controller.stop();
+  });
+
+  it('retries a failed reconcile, re-reading the zone, and never forgets it', async () => {
+    const { provider, controller } = setup([node('n1', { ipv4: ['1.1.1.1'] })]);
+    provider.failNext.push(new EpictetusError('EPI_CF_SERVER', 'HTTP 500', { retryable: true }), new EpictetusError('EPI_CF_SERVER', 'HTTP 502', { retryable: true }));
+    controller.start();
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(provider.contents('app.example.com')).toEqual(['1.1.1.1']);
+    expect(controller.status().reconciles.failed).toBe(2);
+    expect(controller.status().consecutiveFailures).toBe(0);
+    await controller.stop();
+  });
+
+  it('recovers at once from drift met through its cache (identical record made behind its back)', async () => {
+    const { provider, controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] })]);
+    controller.start();
+    await controller.idle();
+    provider.records.push({ id: 'manual', name: 'app.example.com', type: 'A', content: '2.2.2.2', ttl: 1, proxied: false, comment: null });
+    change(node('n2', { ipv4: ['2.2.2.2'] }));
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    // the create failed (81058); the re-read adopted the hand-made record instead
+    expect(provider.contents('app.example.com')).toEqual(['1.1.1.1', '2.2.2.2']);
+    expect(provider.records.find((r) => r.id === 'manual')?.comment).toBe('epictetus:owner=default');
+    expect(provider.lists).toBe(2);
+    await controller.stop();
+  });
+
+  it('does nothing for a change that does not alter any record', async () => {
+    const { provider, controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] })]);
+    controller.start();
+    await controller.idle();
+    change(node('n1', { ipv4: ['1.1.1.1'], taints: [CA[0] ?? ''] }));
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(provider.applies).toHaveLength(1);
+    expect(controller.status().reconciles.noop).toBe(1);
+    await controller.stop();
+  });
+});

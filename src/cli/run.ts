@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import { createCloudflareProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
-import { startApiChecks } from '../controller/api-checks.js';
+import { ApiHealth, startApiChecks } from '../controller/api-checks.js';
 import { Controller } from '../controller/controller.js';
 import { createNodeApi, loadKubeConfig } from '../kube/api.js';
 import { NodeSource } from '../kube/node-source.js';
@@ -32,13 +32,13 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     log.error({ code: errorCode(err) }, errorMessage(err));
     return 1;
   }
-  let lastCloudflareAnswerAt = 0;
+  const apiHealth = new ApiHealth();
   const provider = createCloudflareProvider({
     apiToken: () => config.cloudflare.apiToken,
     baseUrl: config.cloudflare.baseUrl,
     retry: { maxRetries: config.retry.maxRetries, baseDelayMs: config.retry.baseDelayMs },
     onRetry: (err, attempt, delayMs) => log.warn({ code: err.code, err: err.message, attempt, delayMs }, 'Cloudflare call failed; retrying'),
-    onCall: (ok) => { if (ok) lastCloudflareAnswerAt = Date.now(); },
+    onCall: (ok) => { if (ok) apiHealth.answered('cloudflare'); },
   });
 
   let source: NodeSource | undefined;
@@ -47,12 +47,15 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     minRecordsPerHostname: config.minRecordsPerHostname, syncIntervalMs: config.syncIntervalMs,
     retryBaseDelayMs: config.retry.baseDelayMs,
   }, { provider, nodes: () => source?.nodes.values() ?? [], log });
-  source = new NodeSource(kubeApi, log.child({ component: 'node-watch' }), (changes) => controller.onNodeChanges(changes));
+  source = new NodeSource(kubeApi, log.child({ component: 'node-watch' }), (changes) => {
+    apiHealth.answered('kubernetes');
+    controller.onNodeChanges(changes);
+  });
 
   let server: Server | undefined;
   if (config.health.enabled) {
     const handler = buildHandler({
-      controller: () => controller.status(), nodeWatch: () => source.status(),
+      controller: () => controller.status(), nodeWatch: () => source.status(), apis: () => apiHealth.snapshot(),
       livenessTimeoutMs: config.health.livenessTimeoutMs, syncIntervalMs: config.syncIntervalMs,
     });
     try {
@@ -68,8 +71,7 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
   const stopChecks = startApiChecks({
     kubeVersion: () => kubeApi.version(),
     cloudflareVerify: () => provider.verifyToken(),
-    lastCloudflareAnswerAt: () => lastCloudflareAnswerAt,
-    report: (api, check) => controller.setApiCheck(api, check),
+    health: apiHealth,
     intervalMs: config.health.checkIntervalMs,
   });
 

@@ -11,7 +11,7 @@ import { desiredState } from '../reconcile/desired.js';
 import { plan, type Plan } from '../reconcile/plan.js';
 import { backoffDelay } from '../util/retry.js';
 import type { NodeChange } from '../kube/node-source.js';
-import type { ApiCheck, ChangeLogEntry, ControllerStatus } from './status.js';
+import type { ChangeLogEntry, ControllerStatus } from './status.js';
 
 export interface ControllerOptions {
   readonly zoneId: string;
@@ -59,10 +59,6 @@ export class Controller {
   private readonly counts = { ok: 0, failed: 0, noop: 0 };
   private busySince: number | undefined;
   private lastProgressAt = Date.now();
-  private apis: { kubernetes: ApiCheck; cloudflare: ApiCheck } = {
-    kubernetes: { ok: false, checkedAt: undefined, error: undefined },
-    cloudflare: { ok: false, checkedAt: undefined, error: undefined },
-  };
 
   constructor(private readonly opts: ControllerOptions, private readonly deps: ControllerDeps) {}
 
@@ -80,10 +76,6 @@ export class Controller {
     }
     this.deps.log.debug({ changes: changes.map((c) => `${c.type}:${c.name}`).slice(0, 20), count: changes.length }, 'node changes');
     this.request('node-change', false, this.opts.debounceMs ?? 50);
-  }
-
-  setApiCheck(api: 'kubernetes' | 'cloudflare', check: ApiCheck): void {
-    this.apis = { ...this.apis, [api]: check };
   }
 
   /** Stops timers and waits (bounded) for an in-flight reconcile to finish. */
@@ -121,7 +113,6 @@ export class Controller {
       foreignRecords: p?.foreign ?? [],
       heldByFloor: p?.held ?? [],
       recentChanges: [...this.recentChanges],
-      apis: this.apis,
       busySince: this.busySince,
       lastProgressAt: this.lastProgressAt,
     };

@@ -32,7 +32,6 @@ export interface ControllerStatus {
   readonly foreignRecords: readonly ForeignRecord[];
   readonly heldByFloor: readonly FloorHold[];
   readonly recentChanges: readonly ChangeLogEntry[];
-  readonly apis: { readonly kubernetes: ApiCheck; readonly cloudflare: ApiCheck };
   /** ms epoch when the running reconcile began, or undefined when idle. */
   readonly busySince: number | undefined;
   /** ms epoch of the last time the loop did anything (a reconcile ended or a timer fired). */

@@ -1,9 +1,10 @@
 /** Health routes: the status model rendered for people and probes. */
-import type { ControllerStatus } from '../controller/status.js';
+import type { ApiCheck, ControllerStatus } from '../controller/status.js';
 
 export interface HealthView {
   readonly controller: () => ControllerStatus;
   readonly nodeWatch: () => { synced: boolean; watching: boolean; lists: number; watchRestarts: number; lastError: string | undefined };
+  readonly apis: () => Record<'kubernetes' | 'cloudflare', ApiCheck>;
   readonly livenessTimeoutMs: number;
   readonly syncIntervalMs: number;
   readonly now?: () => number;
@@ -37,7 +38,8 @@ export function healthReport(v: HealthView): ProbeResult {
   const ready = readiness(s);
   const live = liveness(s, v);
   const excluded = s.verdicts.filter((n) => !n.eligible);
-  const apisOk = s.apis.kubernetes.ok && s.apis.cloudflare.ok;
+  const apis = v.apis();
+  const apisOk = [apis.kubernetes, apis.cloudflare].every((a) => a.ok || a.checkedAt === undefined);
   const status = !live.ok ? 'wedged' : !ready.ok ? String(ready.body.status) : apisOk && s.lastError === undefined ? 'ok' : 'degraded';
   return {
     ok: live.ok,
@@ -58,7 +60,7 @@ export function healthReport(v: HealthView): ProbeResult {
       foreignRecords: s.foreignRecords.map((f) => ({ name: f.name, type: f.type, content: f.content, owner: f.owner, reason: f.reason })),
       heldBySafetyFloor: s.heldByFloor.map((h) => ({ name: h.record.name, type: h.record.type, content: h.record.content, node: h.node, wouldBe: h.wouldBe })),
       recentChanges: s.recentChanges,
-      apis: s.apis,
+      apis,
       nodeWatch: v.nodeWatch(),
     },
   };

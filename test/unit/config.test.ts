@@ -70,9 +70,13 @@ describe('config', () => {
     expect(environmentWithDotenv({}, dir).DNS_HOSTNAMES).toBe('from-file.example.com');
   });
 
-  it('documents every setting in .env.example', async () => {
+  it('documents every setting in .env.example and the README, with its default', async () => {
     const { readFileSync } = await import('node:fs');
     const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
-    for (const s of SETTINGS) expect(example).toContain(`${s.env}=`);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const s of SETTINGS) {
+      expect(example).toContain(`${s.env}=${s.default ?? ''}\n`);
+      expect(readme).toContain(`| \`${s.env}\` | ${s.default === undefined ? 'required' : s.default === '' ? 'empty' : `\`${s.default}\``} |`);
+    }
   });
 });

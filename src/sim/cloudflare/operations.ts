@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { identicalRecord, recordNotFound, recordQuotaExceeded } from './errors.js';
+import type { CommitKind, DnsRecordView } from './types.js';
+import { isProxiable, resolveFields, type RecordFields, type ValidationLimits } from './validate.js';
+import type { ZoneState } from './zone-state.js';
+
+export interface Change {
+  kind: CommitKind;
+  record: DnsRecordView;
+}
+
+export interface OpContext {
+  /** ISO time stamped on created and modified records */
+  now: string;
+  limits: ValidationLimits;
+  maxRecordsPerZone: number;
+}
+
+export const newId = (): string => randomBytes(16).toString('hex');
+
+export const copyRecord = (r: DnsRecordView): DnsRecordView => ({
+  ...r,
+  tags: [...r.tags],
+  meta: { ...r.meta },
+  settings: { ...r.settings },
+});
+
+function fieldsOf(r: DnsRecordView): RecordFields {
+  return {
+    name: r.name,
+    type: r.type,
+    content: r.content,
+    ttl: r.ttl,
+    proxied: r.proxied,
+    comment: r.comment,
+    tags: r.tags,
+    settings: { ...r.settings },
+  };
+}
+
+function toView(state: ZoneState, id: string, f: RecordFields, createdOn: string, modifiedOn: string): DnsRecordView {
+  return {
+    id,
+    zone_id: state.zone.id,
+    zone_name: state.zone.name,
+    name: f.name,
+    type: f.type,
+    content: f.content,
+    proxiable: isProxiable(f.type),
+    proxied: f.proxied,
+    ttl: f.ttl,
+    comment: f.comment,
+    tags: f.tags,
+    created_on: createdOn,
+    modified_on: modifiedOn,
+    meta: {},
+    settings: f.settings,
+  };
+}
+
+function assertNotIdentical(state: ZoneState, f: RecordFields, ownId?: string): void {
+  const other = state.identicalTo(f);
+  if (other !== undefined && other !== ownId) throw identicalRecord();
+}
+
+/** The record with this id; 404 81044 when there is none. */
+export function existingRecord(state: ZoneState, id: string): DnsRecordView {
+  const record = state.get(id);
+  if (!record) throw recordNotFound();
+  return record;
+}
+
+export function createRecord(state: ZoneState, body: Record<string, unknown>, ctx: OpContext): Change {
+  const fields = resolveFields(body, undefined, state.zone.name, ctx.limits);
+  assertNotIdentical(state, fields);
+  if (state.size >= ctx.maxRecordsPerZone) throw recordQuotaExceeded();
+  const record = toView(state, newId(), fields, ctx.now, ctx.now);
+  state.set(record);
+  return { kind: 'create', record };
+}
+
+/** PATCH: unset fields keep their value. PUT: unset fields take their defaults. */
+export function updateRecord(
+  state: ZoneState,
+  id: string,
+  body: Record<string, unknown>,
+  ctx: OpContext,
+  mode: 'patch' | 'put',
+): Change {
+  const current = existingRecord(state, id);
+  const base = mode === 'patch' ? fieldsOf(current) : undefined;
+  const fields = resolveFields(body, base, state.zone.name, ctx.limits);
+  assertNotIdentical(state, fields, id);
+  const record = toView(state, id, fields, current.created_on, ctx.now);
+  state.set(record);
+  return { kind: 'update', record };
+}
+
+export function deleteRecord(state: ZoneState, id: string): Change {
+  const record = state.remove(id);
+  if (!record) throw recordNotFound();
+  return { kind: 'delete', record };
+}

@@ -41,16 +41,16 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     onCall: (ok) => { if (ok) apiHealth.answered('cloudflare'); },
   });
 
-  let source: NodeSource | undefined;
+  // The source reports to the controller; both exist before either starts.
+  const source: NodeSource = new NodeSource(kubeApi, log.child({ component: 'node-watch' }), (changes) => {
+    apiHealth.answered('kubernetes');
+    controller.onNodeChanges(changes);
+  });
   const controller = new Controller({
     zoneId: config.cloudflare.zoneId, hostnames: config.hostnames, ownerId: config.ownerId,
     minRecordsPerHostname: config.minRecordsPerHostname, syncIntervalMs: config.syncIntervalMs,
     retryBaseDelayMs: config.retry.baseDelayMs,
-  }, { provider, nodes: () => source?.nodes.values() ?? [], log });
-  source = new NodeSource(kubeApi, log.child({ component: 'node-watch' }), (changes) => {
-    apiHealth.answered('kubernetes');
-    controller.onNodeChanges(changes);
-  });
+  }, { provider, nodes: () => source.nodes.values(), log });
 
   let server: Server | undefined;
   if (config.health.enabled) {

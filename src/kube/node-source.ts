@@ -105,7 +105,7 @@ export class NodeSource {
   private async relist(): Promise<void> {
     const fresh = new Map<string, NodeSnapshot>();
     let cont: string | undefined;
-    let rv = '';
+    let rv: string;
     do {
       const page = await this.api.listNodes({ limit: this.opts.pageSize ?? 500, ...(cont ? { continue: cont } : {}) });
       for (const item of page.items) {

@@ -22,7 +22,7 @@ export function scrub(line: string, secrets: Iterable<string>): string {
 export function createLogger(opts: LoggerOptions): Logger {
   const fd = opts.fd ?? 1;
   const format = opts.format === 'console'
-    ? pretty.prettyFactory({ colorize: false, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    ? pretty.prettyFactory({ colorize: false, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,service' })
     : (line: string) => line;
   const destination = {
     write(line: string): void {

@@ -22,7 +22,7 @@ export function readiness(s: ControllerStatus): ProbeResult {
 }
 
 /** Live while the loop makes progress: a reconcile hung past the timeout, or a loop that stopped ticking, is not. */
-export function liveness(s: ControllerStatus, v: HealthView): ProbeResult {
+export function liveness(s: ControllerStatus, v: Pick<HealthView, 'livenessTimeoutMs' | 'syncIntervalMs' | 'now'>): ProbeResult {
   const now = (v.now ?? Date.now)();
   if (s.busySince !== undefined && now - s.busySince > v.livenessTimeoutMs) {
     return { ok: false, body: { status: 'wedged', reason: `a reconcile has been running for ${Math.round((now - s.busySince) / 1000)} s` } };

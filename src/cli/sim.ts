@@ -1,0 +1,40 @@
+/** `epictetus sim`: both simulators, and the variables that point the service at them. */
+import { parseArgs } from 'node:util';
+import { startWorld } from './world.js';
+
+export async function simCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: {
+      nodes: { type: 'string', default: '3' },
+      zone: { type: 'string', default: 'example.com' },
+      hostnames: { type: 'string' },
+    } }));
+  } catch (err) {
+    process.stderr.write(`epictetus sim: ${(err as Error).message}\nusage: epictetus sim [--nodes N] [--zone example.com] [--hostnames a.example.com,b.example.com]\n`);
+    return 2;
+  }
+  const nodes = Number(values.nodes);
+  if (!Number.isInteger(nodes) || nodes < 0 || nodes > 10_000) {
+    process.stderr.write(`epictetus sim: --nodes must be a whole number 0–10000, got "${values.nodes}"\n`);
+    return 2;
+  }
+  const world = await startWorld({
+    nodes, zone: values.zone,
+    ...(values.hostnames ? { hostnames: values.hostnames.split(',').map((h) => h.trim()) } : {}),
+  });
+  const exports = Object.entries(world.env).map(([k, v]) => `export ${k}=${v}`).join('\n');
+  process.stdout.write(`# Kubernetes simulator: ${world.kube.url} (${nodes} nodes; kubectl --kubeconfig ${world.kubeconfigPath} get nodes)
+# Cloudflare simulator: ${world.cloudflare.baseUrl} (zone ${values.zone}, id ${world.zoneId})
+# DNS server: dig @127.0.0.1 -p ${world.cloudflare.dnsPort} ${world.hostnames[0]} A +short
+# Paste these into another shell, then run: npm start
+${exports}
+# Ctrl-C stops the simulators.
+`);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await world.stop();
+  return 0;
+}

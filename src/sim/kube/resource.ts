@@ -1,0 +1,56 @@
+import type { JsonObject } from './json.js';
+import type { MergeKeys } from './patch.js';
+import type { FieldError, GroupResource } from './status.js';
+
+/** A server-side printed column (meta.k8s.io/v1 TableColumnDefinition plus how to fill it). */
+export interface Column {
+  name: string;
+  type: 'string' | 'integer' | 'date';
+  format?: string;
+  description: string;
+  /** 0 = shown by default, 1 = only with `-o wide`. */
+  priority?: number;
+  cell(obj: JsonObject, now: number): string | number;
+}
+
+export type NameFormat = 'dns-subdomain' | 'dns-label' | 'dns-1035-label';
+
+/**
+ * One REST resource. Registering another definition in the store is all it takes to serve it:
+ * list/watch/get/create/update/patch/delete, discovery and tables follow from these fields.
+ */
+export interface ResourceDef extends GroupResource {
+  group: string;
+  version: string;
+  plural: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  nameFormat: NameFormat;
+  shortNames?: readonly string[];
+  categories?: readonly string[];
+  /** Has a /status subresource: writes to the main resource keep the old status, /status keeps the old spec. */
+  statusSubresource: boolean;
+  /** DELETE answers with the object instead of a Success Status (pods, services). */
+  returnDeletedObject?: boolean;
+  mergeKeys: MergeKeys;
+  /** Selectable fields beyond metadata.name and metadata.namespace. */
+  fieldSelectors?: Readonly<Record<string, (obj: JsonObject) => string>>;
+  columns?: readonly Column[];
+  /** Checks the API server makes while decoding a request body (bad ones answer 400). */
+  decode?(obj: JsonObject): void;
+  /** Defaults and dropped fields on create; `existing` lists this resource's current objects. */
+  prepareForCreate?(obj: JsonObject, existing: () => Iterable<JsonObject>): void;
+  validate?(obj: JsonObject, old: JsonObject | undefined): FieldError[];
+  /** Throws to refuse a delete (e.g. the `default` namespace). */
+  beforeDelete?(obj: JsonObject): void;
+}
+
+export function apiVersionOf(def: ResourceDef): string {
+  return def.group ? `${def.group}/${def.version}` : def.version;
+}
+
+/** The storage key: objects sort by namespace then name, like etcd keys do. */
+export function keyOf(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}

@@ -1,0 +1,564 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { arrayAt, deepEqual, isObject, objectAt, stringAt, type JsonObject } from './json.js';
+import { applyPatch, type PatchType } from './patch.js';
+import { apiVersionOf, keyOf, type ResourceDef } from './resource.js';
+import { labelMatcher, parseFieldSelector, type Labels } from './selectors.js';
+import { ApiError, errors, fieldErrors, invalid, type FieldError } from './status.js';
+import { isoSeconds, validateObjectMeta } from './validation.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+interface Change {
+  type: ChangeType;
+  rv: number;
+  key: string;
+  object: JsonObject;
+  /** The object before this change, to rebuild older snapshots and to filter watches on transitions. */
+  prev?: JsonObject;
+}
+
+export interface WatchEvent {
+  type: ChangeType | 'BOOKMARK' | 'ERROR';
+  object: JsonObject;
+}
+
+class ResourceState {
+  readonly objects = new Map<string, JsonObject>();
+  history: Change[] = [];
+  /** Every change with a resourceVersion above this one is still in `history`. */
+  horizon = 0;
+  readonly listeners = new Set<(change: Change) => void>();
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface ListResult {
+  items: JsonObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+/**
+ * Which parts a write may change: the main endpoint keeps the old status (for kinds with a status
+ * subresource), `status` keeps the old spec, `all` is the simulator's own direct access.
+ */
+export type WriteScope = 'main' | 'status' | 'all';
+
+export interface WriteOptions {
+  scope?: WriteScope;
+  dryRun?: boolean;
+}
+
+export interface DeleteOptions {
+  dryRun?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  sendInitialEvents?: boolean;
+  allowWatchBookmarks?: boolean;
+}
+
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
+const CONTINUE_TOO_OLD =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
+
+const NAME_SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+const METADATA_ORDER = [
+  'name',
+  'generateName',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+];
+
+function metadataOf(obj: JsonObject): JsonObject {
+  const metadata = objectAt(obj, 'metadata');
+  if (metadata) return metadata;
+  const created: JsonObject = {};
+  obj.metadata = created;
+  return created;
+}
+
+function nameOf(obj: JsonObject): string {
+  return stringAt(objectAt(obj, 'metadata'), 'name') ?? '';
+}
+
+function namespaceOf(obj: JsonObject): string | undefined {
+  return stringAt(objectAt(obj, 'metadata'), 'namespace');
+}
+
+function labelsOf(obj: JsonObject): Labels {
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(objectAt(objectAt(obj, 'metadata'), 'labels') ?? {})) {
+    if (typeof v === 'string') labels[k] = v;
+  }
+  return labels;
+}
+
+function finalizersOf(obj: JsonObject): string[] {
+  return (arrayAt(objectAt(obj, 'metadata'), 'finalizers') ?? []).filter((f): f is string => typeof f === 'string');
+}
+
+function parseResourceVersion(value: string): number {
+  if (!/^\d+$/.test(value)) throw errors.badRequest(`invalid resource version: ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** kind and apiVersion first and metadata in the Go struct's order, as the API server serialises. */
+function canonical(def: ResourceDef, obj: JsonObject): JsonObject {
+  const metadata = metadataOf(obj);
+  const orderedMeta: JsonObject = {};
+  for (const key of METADATA_ORDER) {
+    const value = metadata[key];
+    if (value !== undefined) orderedMeta[key] = value;
+  }
+  Object.assign(orderedMeta, metadata);
+  const { kind: _kind, apiVersion: _apiVersion, metadata: _metadata, ...rest } = obj;
+  return { kind: def.kind, apiVersion: apiVersionOf(def), metadata: orderedMeta, ...rest };
+}
+
+function withResourceVersion(def: ResourceDef, obj: JsonObject, rv: number): JsonObject {
+  return canonical(def, { ...obj, metadata: { ...metadataOf(obj), resourceVersion: String(rv) } });
+}
+
+function withoutResourceVersion(obj: JsonObject): JsonObject {
+  const { resourceVersion: _rv, ...metadata } = metadataOf(obj);
+  return { ...obj, metadata };
+}
+
+function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (isObject(parsed) && parsed.v === 'meta.k8s.io/v1' && typeof parsed.rv === 'number' && typeof parsed.start === 'string') {
+      return { rv: parsed.rv, start: parsed.start };
+    }
+  } catch {
+    // reported below
+  }
+  throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+}
+
+/**
+ * Every resource's objects with one resourceVersion counter shared by all of them (like etcd's
+ * revision) and a bounded per-resource change history that watches resume from.
+ * Stored objects are never mutated: every write stores a new object, so history can share them.
+ */
+export class Store {
+  private rv = 0;
+  private readonly states = new Map<ResourceDef, ResourceState>();
+
+  constructor(private readonly historyLimit: number) {}
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  get resources(): ResourceDef[] {
+    return [...this.states.keys()];
+  }
+
+  register(def: ResourceDef): void {
+    if (!this.states.has(def)) this.states.set(def, new ResourceState());
+  }
+
+  /** By plural ("nodes") or plural.group ("leases.coordination.k8s.io"). */
+  resource(name: string): ResourceDef {
+    const all = this.resources;
+    const found = all.find((d) => (d.group ? `${d.plural}.${d.group}` : d.plural) === name) ?? all.find((d) => d.plural === name);
+    if (!found) throw new Error(`unknown resource ${name}`);
+    return found;
+  }
+
+  find(group: string, version: string, plural: string): ResourceDef | undefined {
+    return this.resources.find((d) => d.group === group && d.version === version && d.plural === plural);
+  }
+
+  private state(def: ResourceDef): ResourceState {
+    const state = this.states.get(def);
+    if (!state) throw new Error(`resource ${def.plural} is not registered`);
+    return state;
+  }
+
+  get(def: ResourceDef, namespace: string | undefined, name: string): JsonObject {
+    const obj = this.state(def).objects.get(keyOf(namespace, name));
+    if (!obj) throw errors.notFound(def, name);
+    return obj;
+  }
+
+  // ---- reads ----
+
+  private snapshot(def: ResourceDef, rv: number, tooOld: () => ApiError): Map<string, JsonObject> {
+    const state = this.state(def);
+    if (rv > this.rv) throw errors.tooLargeResourceVersion(rv, this.rv);
+    if (rv < state.horizon) throw tooOld();
+    const objects = new Map(state.objects);
+    for (let i = state.history.length - 1; i >= 0; i--) {
+      const change = state.history[i];
+      if (!change || change.rv <= rv) break;
+      if (change.type === 'ADDED' || !change.prev) objects.delete(change.key);
+      else objects.set(change.key, change.prev);
+    }
+    return objects;
+  }
+
+  private matcher(def: ResourceDef, labelSelector?: string, fieldSelector?: string): (obj: JsonObject) => boolean {
+    const labels = labelMatcher(labelSelector);
+    const fields = parseFieldSelector(fieldSelector ?? '').map((r) => {
+      const getter =
+        r.field === 'metadata.name'
+          ? nameOf
+          : r.field === 'metadata.namespace' && def.namespaced
+            ? (o: JsonObject) => namespaceOf(o) ?? ''
+            : def.fieldSelectors?.[r.field];
+      if (!getter) throw errors.badRequest(`field label not supported: ${r.field}`);
+      return (obj: JsonObject) => (getter(obj) === r.value) === (r.op === '=');
+    });
+    return (obj) => labels(labelsOf(obj)) && fields.every((f) => f(obj));
+  }
+
+  list(def: ResourceDef, opts: ListOptions = {}): ListResult {
+    const state = this.state(def);
+    const match = this.matcher(def, opts.labelSelector, opts.fieldSelector);
+    let at = this.rv;
+    let start = '';
+    let objects = state.objects;
+    if (opts.continue) {
+      if (opts.resourceVersion) throw errors.badRequest('specifying resource version is not allowed when using continue');
+      const token = decodeContinue(opts.continue);
+      start = token.start;
+      // rv -1 is the "inconsistent" token handed out when the snapshot was compacted away.
+      if (token.rv >= 0) {
+        at = token.rv;
+        objects = this.snapshot(def, at, () => errors.expired(CONTINUE_TOO_OLD, { continue: encodeContinue(-1, start) }));
+      }
+    } else if (opts.resourceVersion && opts.resourceVersion !== '0') {
+      const rv = parseResourceVersion(opts.resourceVersion);
+      if (opts.resourceVersionMatch === 'Exact') {
+        at = rv;
+        objects = this.snapshot(def, rv, () => errors.expired(`too old resource version: ${rv} (${state.horizon})`));
+      } else if (rv > this.rv) {
+        throw errors.tooLargeResourceVersion(rv, this.rv);
+      }
+    }
+    const prefix = opts.namespace ? `${opts.namespace}/` : '';
+    const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && k >= start).sort();
+    const items: JsonObject[] = [];
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    let i = 0;
+    for (; i < keys.length && items.length < limit; i++) {
+      const obj = objects.get(keys[i] ?? '');
+      if (obj && match(obj)) items.push(obj);
+    }
+    const rest = keys.slice(i).filter((k) => {
+      const obj = objects.get(k);
+      return obj !== undefined && match(obj);
+    });
+    const result: ListResult = { items, resourceVersion: String(at) };
+    if (rest.length > 0) {
+      result.continue = encodeContinue(at, `${keys[i - 1] ?? ''}\u0000`);
+      if (!opts.labelSelector && !opts.fieldSelector) result.remainingItemCount = rest.length;
+    }
+    return result;
+  }
+
+  // ---- writes ----
+
+  private record(def: ResourceDef, type: ChangeType, key: string, object: JsonObject, prev?: JsonObject): void {
+    const state = this.state(def);
+    const change: Change = { type, rv: this.rv, key, object, prev };
+    state.history.push(change);
+    while (state.history.length > this.historyLimit) {
+      const dropped = state.history.shift();
+      if (dropped) state.horizon = dropped.rv;
+    }
+    for (const listener of [...state.listeners]) listener(change);
+  }
+
+  private decode(def: ResourceDef, body: unknown): JsonObject {
+    if (!isObject(body)) throw errors.badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
+    const obj = structuredClone(body);
+    if (obj.kind !== undefined && obj.kind !== def.kind) {
+      throw errors.badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${def.kind})`);
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(def)) {
+      throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(def)})`);
+    }
+    def.decode?.(obj);
+    return obj;
+  }
+
+  private validate(def: ResourceDef, obj: JsonObject, old: JsonObject | undefined): void {
+    const errs: FieldError[] = [...validateObjectMeta(def, obj), ...(def.validate?.(obj, old) ?? [])];
+    if (old && stringAt(objectAt(old, 'metadata'), 'deletionTimestamp')) {
+      const before = new Set(finalizersOf(old));
+      const added = finalizersOf(obj).filter((f) => !before.has(f));
+      if (added.length > 0) {
+        errs.push(fieldErrors.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`));
+      }
+    }
+    if (errs.length > 0) throw invalid(def, nameOf(obj), errs);
+  }
+
+  /** The namespace a request names must exist (the NamespaceLifecycle admission plugin). */
+  private requireNamespace(namespace: string): void {
+    const nsDef = this.resources.find((d) => d.group === '' && d.plural === 'namespaces');
+    if (nsDef && !this.state(nsDef).objects.has(namespace)) throw errors.notFound(nsDef, namespace);
+  }
+
+  create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): JsonObject {
+    const state = this.state(def);
+    const obj = this.decode(def, body);
+    const metadata = metadataOf(obj);
+    if (def.namespaced) {
+      if (!namespace) throw errors.badRequest('the namespace of the object is required');
+      if (metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== namespace) {
+        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      metadata.namespace = namespace;
+      this.requireNamespace(namespace);
+    } else {
+      delete metadata.namespace;
+    }
+    if (metadata.resourceVersion !== undefined && metadata.resourceVersion !== '') {
+      throw errors.badRequest('resourceVersion should not be set on objects to be created');
+    }
+    if (!metadata.name && typeof metadata.generateName === 'string' && metadata.generateName !== '') {
+      let suffix = '';
+      for (let i = 0; i < 5; i++) suffix += NAME_SUFFIX_CHARS.charAt(randomInt(NAME_SUFFIX_CHARS.length));
+      metadata.name = metadata.generateName + suffix;
+    }
+    for (const key of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']) {
+      delete metadata[key];
+    }
+    def.prepareForCreate?.(obj, () => state.objects.values());
+    this.validate(def, obj, undefined);
+    const name = nameOf(obj);
+    const key = keyOf(namespace, name);
+    if (state.objects.has(key)) throw errors.alreadyExists(def, name);
+    metadata.uid = randomUUID();
+    metadata.creationTimestamp = isoSeconds();
+    if (opts.dryRun) return canonical(def, obj);
+    this.rv++;
+    metadata.resourceVersion = String(this.rv);
+    const stored = canonical(def, obj);
+    state.objects.set(key, stored);
+    this.record(def, 'ADDED', key, stored);
+    return stored;
+  }
+
+  update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): JsonObject {
+    const current = this.get(def, namespace, name);
+    const next = this.decode(def, body);
+    return this.commitUpdate(def, namespace, name, current, next, opts);
+  }
+
+  patch(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    opts: WriteOptions = {},
+  ): JsonObject {
+    const current = this.get(def, namespace, name);
+    const patched = applyPatch(type, current, patch, def.mergeKeys);
+    return this.commitUpdate(def, namespace, name, current, this.decode(def, patched), opts);
+  }
+
+  private commitUpdate(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    current: JsonObject,
+    next: JsonObject,
+    opts: WriteOptions,
+  ): JsonObject {
+    const metadata = metadataOf(next);
+    const currentMeta = metadataOf(current);
+    if (metadata.name !== name) {
+      throw errors.badRequest(`the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${name})`);
+    }
+    if (def.namespaced && metadata.namespace !== undefined && metadata.namespace !== namespace) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    const requestedRv = metadata.resourceVersion;
+    if (requestedRv !== undefined && requestedRv !== '' && requestedRv !== currentMeta.resourceVersion) {
+      throw errors.modified(def, name);
+    }
+    // Fields only the server sets.
+    for (const key of ['namespace', 'uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation']) {
+      const value = currentMeta[key];
+      if (value === undefined) delete metadata[key];
+      else metadata[key] = value;
+    }
+    const scope = opts.scope ?? 'main';
+    if (scope === 'main' && def.statusSubresource) {
+      if (current.status === undefined) delete next.status;
+      else next.status = current.status;
+    } else if (scope === 'status') {
+      if (current.spec === undefined) delete next.spec;
+      else next.spec = current.spec;
+    }
+    this.validate(def, next, current);
+
+    const key = keyOf(namespace, name);
+    if (currentMeta.deletionTimestamp && finalizersOf(next).length === 0) {
+      // The last finalizer is gone: the object is deleted as part of this update.
+      return this.remove(def, key, current, opts.dryRun ?? false);
+    }
+    const candidate = canonical(def, withoutResourceVersion(next));
+    // An update that changes nothing is not written: no new resourceVersion, no watch event.
+    if (deepEqual(candidate, withoutResourceVersion(current))) return current;
+    if (opts.dryRun) return withResourceVersion(def, candidate, Number(currentMeta.resourceVersion));
+    this.rv++;
+    const stored = withResourceVersion(def, candidate, this.rv);
+    this.state(def).objects.set(key, stored);
+    this.record(def, 'MODIFIED', key, stored, current);
+    return stored;
+  }
+
+  /** Deletes at once or, with finalizers present, only marks the object as being deleted. */
+  delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): { object: JsonObject; deleted: boolean } {
+    const current = this.get(def, namespace, name);
+    const meta = metadataOf(current);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== meta.uid) {
+      throw errors.conflict(def, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(meta.uid)}`);
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
+      throw errors.conflict(
+        def,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(meta.resourceVersion)}`,
+      );
+    }
+    def.beforeDelete?.(current);
+    const key = keyOf(namespace, name);
+    if (finalizersOf(current).length === 0) return { object: this.remove(def, key, current, opts.dryRun ?? false), deleted: true };
+    if (meta.deletionTimestamp || opts.dryRun) return { object: current, deleted: false };
+    this.rv++;
+    const stored = withResourceVersion(
+      def,
+      { ...current, metadata: { ...meta, deletionTimestamp: isoSeconds(), deletionGracePeriodSeconds: 0 } },
+      this.rv,
+    );
+    this.state(def).objects.set(key, stored);
+    this.record(def, 'MODIFIED', key, stored, current);
+    return { object: stored, deleted: false };
+  }
+
+  private remove(def: ResourceDef, key: string, current: JsonObject, dryRun: boolean): JsonObject {
+    if (dryRun) return current;
+    this.rv++;
+    const deleted = withResourceVersion(def, current, this.rv);
+    this.state(def).objects.delete(key);
+    this.record(def, 'DELETED', key, deleted, current);
+    if (def.group === '' && def.plural === 'namespaces') this.removeNamespaceContents(nameOf(current));
+    return deleted;
+  }
+
+  /** What the namespace controller does once a namespace is deleted. */
+  private removeNamespaceContents(namespace: string): void {
+    for (const def of this.resources) {
+      if (!def.namespaced) continue;
+      for (const [key, obj] of [...this.state(def).objects]) {
+        if (namespaceOf(obj) === namespace) this.remove(def, key, obj, false);
+      }
+    }
+  }
+
+  // ---- watch ----
+
+  /**
+   * Starts a watch: returns the events to send first and subscribes `sink` to later changes, in
+   * the same tick so nothing falls in between. Throws 410 Expired when the requested
+   * resourceVersion is older than the history kept.
+   */
+  watch(def: ResourceDef, opts: WatchOptions, sink: (event: WatchEvent) => void): { initial: WatchEvent[]; stop: () => void } {
+    const state = this.state(def);
+    const selected = this.matcher(def, opts.labelSelector, opts.fieldSelector);
+    const prefix = opts.namespace ? `${opts.namespace}/` : '';
+    const matches = (key: string, obj: JsonObject | undefined) => obj !== undefined && key.startsWith(prefix) && selected(obj);
+    // A watch with a selector sees objects entering and leaving it as ADDED and DELETED.
+    const translate = (change: Change): WatchEvent | undefined => {
+      const now = change.type !== 'DELETED' && matches(change.key, change.object);
+      const before = change.type !== 'ADDED' && matches(change.key, change.prev ?? change.object);
+      if (change.type === 'DELETED') return before ? { type: 'DELETED', object: change.object } : undefined;
+      if (now && before) return { type: 'MODIFIED', object: change.object };
+      if (now) return { type: 'ADDED', object: change.object };
+      if (before) return { type: 'DELETED', object: change.object };
+      return undefined;
+    };
+    const current = (): WatchEvent[] =>
+      [...state.objects.keys()]
+        .sort()
+        .filter((key) => matches(key, state.objects.get(key)))
+        .map((key) => ({ type: 'ADDED', object: state.objects.get(key) ?? {} }));
+
+    const rvParam = opts.resourceVersion ?? '';
+    let initial: WatchEvent[];
+    if (opts.sendInitialEvents === true) {
+      if (rvParam !== '' && rvParam !== '0' && parseResourceVersion(rvParam) > this.rv) {
+        throw errors.tooLargeResourceVersion(parseResourceVersion(rvParam), this.rv);
+      }
+      initial = current();
+      if (opts.allowWatchBookmarks) {
+        initial.push({ type: 'BOOKMARK', object: this.bookmark(def, { [INITIAL_EVENTS_END]: 'true' }) });
+      }
+    } else if (rvParam === '' || rvParam === '0') {
+      initial = opts.sendInitialEvents === false ? [] : current();
+    } else {
+      const rv = parseResourceVersion(rvParam);
+      if (rv > this.rv) throw errors.tooLargeResourceVersion(rv, this.rv);
+      if (rv < state.horizon) throw errors.expired(`too old resource version: ${rv} (${state.horizon})`);
+      initial = state.history.filter((c) => c.rv > rv).flatMap((c) => translate(c) ?? []);
+    }
+    const listener = (change: Change) => {
+      const event = translate(change);
+      if (event) sink(event);
+    };
+    state.listeners.add(listener);
+    return { initial, stop: () => state.listeners.delete(listener) };
+  }
+
+  bookmark(def: ResourceDef, annotations?: Record<string, string>): JsonObject {
+    const metadata: JsonObject = { resourceVersion: String(this.rv) };
+    if (annotations) metadata.annotations = annotations;
+    return { kind: def.kind, apiVersion: apiVersionOf(def), metadata };
+  }
+
+  /** Forget all history, like an etcd compaction followed by a watch-cache reset. */
+  expireHistory(): void {
+    for (const state of this.states.values()) {
+      state.history = [];
+      state.horizon = this.rv;
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/** The Kubernetes API simulator driven by the machine's real kubectl (a dispatcher over 1.27-1.33). */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeNode } from '../../src/sim/kube/index.js';
+import { kubectl, startSim, type SimHarness } from '../helpers/kube-sim.js';
+
+let h: SimHarness;
+const run = (...args: string[]) => kubectl(h.kubeconfig, args);
+
+function spec(name: string): { taints?: Array<{ key: string; value?: string; effect: string }>; unschedulable?: boolean } {
+  return (h.sim.getNode(name)?.spec ?? {}) as ReturnType<typeof spec>;
+}
+
+describe('kubectl', () => {
+  beforeEach(async () => {
+    h = await startSim();
+    h.sim.createNode(makeNode('n1', { taints: [{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }] }));
+    h.sim.createNode(makeNode('n2', { ready: 'False' }));
+    h.sim.createNode(makeNode('n3', { labels: { 'node-role.kubernetes.io/control-plane': '' } }));
+  });
+
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('gets nodes as a table and as JSON', async () => {
+    const table = await run('get', 'nodes');
+    expect(table.stderr).toBe('');
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trim().split('\n').map((l) => l.split(/\s+/));
+    expect(lines[0]).toEqual(['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']);
+    expect(lines.slice(1).map((l) => [l[0], l[1], l[2], l[4]])).toEqual([
+      ['n1', 'Ready', '<none>', 'v1.32.4'],
+      ['n2', 'NotReady', '<none>', 'v1.32.4'],
+      ['n3', 'Ready', 'control-plane', 'v1.32.4'],
+    ]);
+    const wide = await run('get', 'nodes', '-o', 'wide');
+    expect(wide.stdout).toMatch(/INTERNAL-IP\s+EXTERNAL-IP/);
+    const json = await run('get', 'nodes', '-o', 'json');
+    const list = JSON.parse(json.stdout) as { kind: string; items: Array<{ kind: string; metadata: { name: string } }> };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((n) => `${n.kind}/${n.metadata.name}`)).toEqual(['Node/n1', 'Node/n2', 'Node/n3']);
+    const user = h.sim.requests.find((r) => r.path === '/api/v1/nodes')?.userAgent ?? '';
+    expect(user).toMatch(/^kubectl/);
+  });
+
+  it('taints with a strategic merge patch that keeps the other taints, and removes the taint again', async () => {
+    const add = await run('taint', 'nodes', 'n1', 'ToBeDeletedByClusterAutoscaler=123:NoSchedule');
+    expect(add.stdout.trim()).toBe('node/n1 tainted');
+    expect(spec('n1').taints).toEqual([
+      { key: 'ToBeDeletedByClusterAutoscaler', value: '123', effect: 'NoSchedule' },
+      { key: 'dedicated', value: 'web', effect: 'NoSchedule' },
+    ]);
+    expect(h.sim.requests.some((r) => r.method === 'PATCH' && r.path === '/api/v1/nodes/n1' && r.query.includes('fieldManager=kubectl-taint'))).toBe(true);
+    const remove = await run('taint', 'nodes', 'n1', 'ToBeDeletedByClusterAutoscaler-');
+    expect(remove.stdout.trim()).toBe('node/n1 untainted');
+    expect(spec('n1').taints).toEqual([{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }]);
+  });
+
+  it('labels, cordons and deletes nodes', async () => {
+    expect((await run('label', 'nodes', 'n2', 'pool=web')).code).toBe(0);
+    expect(h.sim.getNode('n2')?.metadata).toMatchObject({ labels: { pool: 'web' } });
+    expect((await run('get', 'nodes', '-l', 'pool=web', '-o', 'name')).stdout.trim()).toBe('node/n2');
+    expect((await run('label', 'nodes', 'n2', 'pool-')).code).toBe(0);
+    expect(h.sim.getNode('n2')?.metadata).not.toHaveProperty('labels.pool');
+
+    expect((await run('cordon', 'n3')).stdout.trim()).toBe('node/n3 cordoned');
+    expect(spec('n3').unschedulable).toBe(true);
+    expect((await run('get', 'node', 'n3', '--no-headers')).stdout).toMatch(/^n3\s+Ready,SchedulingDisabled\s/);
+
+    const del = await run('delete', 'node', 'n1');
+    expect(del.stdout.trim()).toBe('node "n1" deleted');
+    expect(h.sim.getNode('n1')).toBeUndefined();
+  });
+
+  it('fails on a missing node with the NotFound message', async () => {
+    const missing = await run('get', 'node', 'missing');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim()).toBe('Error from server (NotFound): nodes "missing" not found');
+  });
+
+  it('lists namespaced resources and discovery', async () => {
+    const ns = await run('get', 'namespaces', '--no-headers', '-o', 'custom-columns=NAME:.metadata.name');
+    expect(ns.stdout.trim().split('\n')).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+    const resources = await run('api-resources', '--no-headers');
+    expect(resources.stdout).toMatch(/^leases\s+coordination\.k8s\.io\/v1\s+true\s+Lease$/m);
+    expect((await run('get', 'leases', '-A')).code).toBe(0);
+  });
+});
+
+describe('kubectl against other servers', () => {
+  afterEach(async () => {
+    await h.stop();
+  });
+
+  it('runs the kubectl version matching /version', async () => {
+    h = await startSim({ version: 'v1.27.16' });
+    h.sim.createNode(makeNode('n1'));
+    const version = await run('version', '-o', 'json');
+    expect(JSON.parse(version.stdout)).toMatchObject({ clientVersion: { minor: '27' }, serverVersion: { gitVersion: 'v1.27.16' } });
+    expect((await run('get', 'nodes', '-o', 'name')).stdout.trim()).toBe('node/n1');
+  });
+
+  it('is anonymous on a server that wants a token: client-go sends credentials only over TLS', async () => {
+    h = await startSim({ token: 'kube-token' });
+    const nodes = await run('get', 'nodes');
+    expect(nodes.code).not.toBe(0);
+    expect(nodes.stderr).toContain('Error from server (Forbidden)');
+    expect(h.sim.requests.find((r) => r.path === '/api')?.status).toBe(403);
+  });
+});

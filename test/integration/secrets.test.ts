@@ -1,0 +1,50 @@
+/** The API token appears in no output, at any level, on any path we can drive. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWorld, type World } from '../../src/cli/world.js';
+import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
+
+const TOKEN = 'RECOGNISABLE_secret_token_4242424242';
+let world: World | undefined;
+const services: ServiceProcess[] = [];
+
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.stop('SIGKILL');
+  await world?.stop();
+  world = undefined;
+});
+
+function allOutput(s: ServiceProcess): string {
+  return [...s.lines, ...s.stderr].join('\n');
+}
+
+describe('the API token', () => {
+  it.each(['json', 'console'])('never appears in %s logs at DEBUG, through errors, retries and shutdown', async (format) => {
+    world = await startWorld({ nodes: 2, token: TOKEN });
+    const w = world;
+    w.cloudflare.failNext({ status: 401, count: 1, code: 1000, message: 'Invalid API Token' });
+    w.cloudflare.failNext({ status: 429, retryAfter: '0', count: 1 });
+    w.cloudflare.failNext({ status: 500, count: 1 });
+    w.cloudflare.failNext({ status: 502, html: true, count: 1 });
+    w.cloudflare.failNext({ status: 0, reset: true, count: 1 });
+    const s = startService({ ...w.env, LOG_FORMAT: format, LOG_LEVEL: 'DEBUG', MAX_RETRIES: '1' });
+    services.push(s);
+    await waitFor(() => w.cloudflare.records(w.zoneId).length === 2 || undefined, 20_000, 'records');
+    w.kube.dropWatches();
+    w.kube.patchNode('worker-1', { spec: { taints: [{ key: 'DeletionCandidateOfClusterAutoscaler', effect: 'PreferNoSchedule' }, { key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }] } });
+    await waitFor(() => w.cloudflare.records(w.zoneId).length === 1 || undefined, 20_000, 'removal');
+    expect(await s.stop('SIGTERM')).toBe(0);
+    const out = allOutput(s);
+    expect(out.length).toBeGreaterThan(1000);
+    expect(out).toContain('HTTP 401');
+    expect(out).not.toContain(TOKEN);
+    expect(out).not.toContain(TOKEN.slice(4, -4));
+  });
+
+  it('is masked in configuration errors', async () => {
+    const s = startService({ CLOUDFLARE_API_TOKEN: TOKEN, DNS_HOSTNAMES: 'x', LOG_LEVEL: 'DEBUG' });
+    services.push(s);
+    expect(await s.exit).toBe(2);
+    expect(allOutput(s)).toContain('CLOUDFLARE_ZONE_ID');
+    expect(allOutput(s)).not.toContain(TOKEN);
+  });
+});

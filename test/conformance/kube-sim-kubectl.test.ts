@@ -1,6 +1,6 @@
 /** The Kubernetes API simulator driven by the machine's real kubectl (a dispatcher over 1.27-1.33). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeNode } from '../../src/sim/kube/index.js';
+import { makeNode, microTime } from '../../src/sim/kube/index.js';
 import { kubectl, startSim, type SimHarness } from '../helpers/kube-sim.js';
 
 let h: SimHarness;
@@ -76,6 +76,26 @@ describe('kubectl', () => {
     const missing = await run('get', 'node', 'missing');
     expect(missing.code).not.toBe(0);
     expect(missing.stderr.trim()).toBe('Error from server (NotFound): nodes "missing" not found');
+  });
+
+  it('describes a node with the events recorded about it', async () => {
+    const uid = (h.sim.getNode('n1')?.metadata as { uid: string }).uid;
+    h.sim.createObject('events.events.k8s.io', {
+      metadata: { name: 'n1.dns', namespace: 'default' },
+      eventTime: microTime(),
+      reportingController: 'epictetus.example.com/controller',
+      reportingInstance: 'epictetus-0',
+      action: 'UpdateDNS',
+      reason: 'RecordsUpdated',
+      type: 'Normal',
+      note: 'A records updated',
+      regarding: { kind: 'Node', name: 'n1', uid },
+    });
+    const describe = await run('describe', 'node', 'n1');
+    expect(describe.code).toBe(0);
+    expect(describe.stdout).toMatch(/^Taints:\s+dedicated=web:NoSchedule$/m);
+    expect(describe.stdout).toMatch(/Normal\s+RecordsUpdated\s+\S+\s+epictetus\.example\.com\/controller\s+A records updated/);
+    expect((await run('get', 'events', '--no-headers')).stdout).toMatch(/Normal\s+RecordsUpdated\s+node\/n1\s+A records updated/);
   });
 
   it('lists namespaced resources and discovery', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from './discovery.js';
-import { isObject, objectAt, type Json, type JsonObject } from './json.js';
+import { isObject, objectAt, stringAt, type Json, type JsonObject } from './json.js';
 import { mediaType, negotiate, type Output } from './negotiate.js';
 import { PATCH_CONTENT_TYPES } from './patch.js';
 import { apiVersionOf, type ResourceDef } from './resource.js';
@@ -157,7 +157,7 @@ export class Handlers {
     switch (ex.method) {
       case 'GET': {
         const output = negotiate(ex.headers.accept, true);
-        if (!collection) return this.sendObjects(ex, def, output, [this.store.get(def, namespace, name)]);
+        if (!collection) return this.sendObject(ex, def, output, this.store.get(def, namespace, name));
         return flag(params, 'watch') ? this.watch(ex, r, output) : this.list(ex, r, output);
       }
       case 'POST': {
@@ -171,7 +171,15 @@ export class Handlers {
         if (collection) throw errors.methodNotAllowed();
         negotiate(ex.headers.accept, false);
         const body = await this.jsonBody(ex);
-        return ex.send(200, this.store.update(def, namespace, name, body, { scope, dryRun: isDryRun(params) }));
+        const dryRun = isDryRun(params);
+        if (def.createOnUpdate && scope === 'main' && !this.store.has(def, namespace, name)) {
+          const bodyName = stringAt(objectAt(isObject(body) ? body : undefined, 'metadata'), 'name');
+          if (bodyName !== name) {
+            throw errors.badRequest(`the name of the object (${bodyName ?? ''}) does not match the name on the URL (${name})`);
+          }
+          return ex.send(201, this.store.create(def, namespace, body, { dryRun }));
+        }
+        return ex.send(200, this.store.update(def, namespace, name, body, { scope, dryRun }));
       }
       case 'PATCH': {
         if (collection) throw errors.methodNotAllowed();
@@ -210,11 +218,10 @@ export class Handlers {
     return ex.readBody();
   }
 
-  private sendObjects(ex: Exchange, def: ResourceDef, output: Output, objects: JsonObject[]): void {
-    const [only] = objects;
-    if (output === 'json' || !only) return ex.send(200, only ?? null);
-    const rv = objectAt(only, 'metadata')?.resourceVersion ?? '';
-    ex.send(200, toTable(def, objects, { resourceVersion: rv }, includeObject(ex.url.searchParams)));
+  private sendObject(ex: Exchange, def: ResourceDef, output: Output, obj: JsonObject): void {
+    if (output === 'json') return ex.send(200, obj);
+    const rv = objectAt(obj, 'metadata')?.resourceVersion ?? '';
+    ex.send(200, toTable(def, [obj], { resourceVersion: rv }, includeObject(ex.url.searchParams)));
   }
 
   private list(ex: Exchange, r: ResourceRoute, output: Output): void {

@@ -15,7 +15,8 @@ export { microTime } from './validation.js';
 export type { FaultSpec, RequestRecord } from './server.js';
 export type { Json, JsonObject } from './json.js';
 export type { PatchType } from './patch.js';
-export type { ResourceDef } from './resource.js';
+export type { Column, ResourceDef } from './resource.js';
+export { withMetadataMergeKeys } from './kinds/common.js';
 
 /** Objects as the simulator hands them out: plain JSON copies, safe to keep and modify. */
 export type KubeObject = JsonObject;
@@ -26,12 +27,17 @@ export interface KubeSimOptions {
   host?: string;
   /** Watch events kept per resource (default 1000); watching from an older resourceVersion gets 410 Expired. */
   historyLimit?: number;
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /**
+   * When set, requests need `Authorization: Bearer <token>`: a wrong token gets 401, none at all
+   * makes the client system:anonymous (403 except /version and the health checks).
+   */
   token?: string;
   /** How often watches that allow bookmarks get a BOOKMARK (default 5000 ms; a real server: about a minute). */
   bookmarkIntervalMs?: number;
   /** gitVersion served on /version (default v1.32.4); the kubectl dispatcher picks its binary from it. */
   version?: string;
+  /** More resources to serve besides the built-in ones (see ResourceDef). */
+  resources?: readonly ResourceDef[];
 }
 
 export interface WatchErrorStatus {
@@ -48,7 +54,10 @@ function toObject(value: object): JsonObject {
   return json;
 }
 
-/** A Kubernetes API server simulator over plain HTTP: Nodes, Namespaces, Services, Leases and events.k8s.io Events. */
+/**
+ * A Kubernetes API server simulator over plain HTTP serving Nodes, Namespaces, Services, Pods,
+ * coordination.k8s.io Leases and Events (events.k8s.io/v1 and core/v1 over the same objects).
+ */
 export class KubeSim {
   private constructor(
     private readonly store: Store,
@@ -57,7 +66,7 @@ export class KubeSim {
 
   static async start(opts: KubeSimOptions = {}): Promise<KubeSim> {
     const store = new Store(opts.historyLimit ?? 1000);
-    for (const def of builtinResources) store.register(def);
+    for (const def of [...builtinResources, ...(opts.resources ?? [])]) store.register(def);
     for (const name of DEFAULT_NAMESPACES) store.create(namespaces, undefined, { metadata: { name } });
     const server = new SimServer(
       store,

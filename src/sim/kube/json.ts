@@ -8,12 +8,6 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A deep copy that is guaranteed to be plain JSON (drops undefined, Dates become strings). */
-export function toJson(value: unknown): Json {
-  const text = JSON.stringify(value);
-  return text === undefined ? null : (JSON.parse(text) as Json);
-}
-
 export function deepEqual(a: Json | undefined, b: Json | undefined): boolean {
   if (a === b) return true;
   if (Array.isArray(a)) {
@@ -39,13 +33,4 @@ export function arrayAt(obj: JsonObject | undefined, key: string): Json[] | unde
 export function stringAt(obj: JsonObject | undefined, key: string): string | undefined {
   const value = obj?.[key];
   return typeof value === 'string' ? value : undefined;
-}
-
-/** Follows a dotted path of object keys. */
-export function valueAtPath(obj: JsonObject, path: string): Json | undefined {
-  let current: Json | undefined = obj;
-  for (const key of path.split('.')) {
-    current = isObject(current) ? current[key] : undefined;
-  }
-  return current;
 }

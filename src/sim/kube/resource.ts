@@ -31,6 +31,10 @@ export interface ResourceDef extends GroupResource {
   categories?: readonly string[];
   /** Has a /status subresource: writes to the main resource keep the old status, /status keeps the old spec. */
   statusSubresource: boolean;
+  /** PUT of a missing object creates it (AllowCreateOnUpdate). */
+  createOnUpdate?: boolean;
+  /** Updates must name the resourceVersion they replace (AllowUnconditionalUpdate false, as for Leases). */
+  conditionalUpdatesOnly?: boolean;
   /** DELETE answers with the object instead of a Success Status (pods, services). */
   returnDeletedObject?: boolean;
   mergeKeys: MergeKeys;
@@ -44,6 +48,14 @@ export interface ResourceDef extends GroupResource {
   validate?(obj: JsonObject, old: JsonObject | undefined): FieldError[];
   /** Throws to refuse a delete (e.g. the `default` namespace). */
   beforeDelete?(obj: JsonObject): void;
+  /** Served from another resource's storage, converted both ways (core/v1 Events are events.k8s.io/v1 ones). */
+  storedAs?: StorageView;
+}
+
+export interface StorageView {
+  def: ResourceDef;
+  fromStored(obj: JsonObject): JsonObject;
+  toStored(obj: JsonObject): JsonObject;
 }
 
 export function apiVersionOf(def: ResourceDef): string {

@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Handlers, type Exchange, type HandlerOptions } from './handlers.js';
-import type { Json, JsonObject } from './json.js';
 import type { ResourceDef } from './resource.js';
 import type { Store } from './store.js';
 import { ApiError, errors, messageFor, reasonFor, statusObject } from './status.js';
@@ -113,7 +112,7 @@ export class SimServer {
       res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
       res.end(body);
     };
-    const sendJson = (status: number, body: Json, headers?: Record<string, string>) =>
+    const sendJson = (status: number, body: unknown, headers?: Record<string, string>) =>
       send(status, JSON.stringify(body), 'application/json', headers);
 
     try {
@@ -122,7 +121,7 @@ export class SimServer {
       if (fault) {
         const retry: Record<string, string> = fault.status === 429 ? { 'Retry-After': '1' } : {};
         const details = fault.status === 429 ? { retryAfterSeconds: 1 } : undefined;
-        const body = (fault.body as JsonObject | undefined) ?? statusObject(fault.status, reasonFor(fault.status), messageFor(fault.status), details);
+        const body = fault.body ?? statusObject(fault.status, reasonFor(fault.status), messageFor(fault.status), details);
         req.resume();
         return sendJson(fault.status, body, retry);
       }

@@ -7,20 +7,21 @@ export interface GroupResource {
   kind: string;
 }
 
-export interface StatusCause {
+// Type aliases rather than interfaces, so that they are assignable to JsonObject.
+export type StatusCause = {
   reason: string;
   message: string;
   field: string;
-}
+};
 
-export interface StatusDetails {
+export type StatusDetails = {
   name?: string;
   group?: string;
   kind?: string;
   uid?: string;
   causes?: StatusCause[];
   retryAfterSeconds?: number;
-}
+};
 
 const REASONS: Readonly<Record<number, string>> = {
   400: 'BadRequest',
@@ -64,7 +65,7 @@ export function messageFor(code: number): string {
 
 export function statusObject(code: number, reason: string, message: string, details?: StatusDetails): JsonObject {
   const status: JsonObject = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason };
-  if (details) status.details = details as unknown as JsonObject;
+  if (details) status.details = details;
   status.code = code;
   return status;
 }
@@ -134,7 +135,6 @@ export type FieldErrorType =
   | 'FieldValueInvalid'
   | 'FieldValueNotSupported'
   | 'FieldValueForbidden'
-  | 'FieldValueTooLong'
   | 'FieldValueDuplicate';
 
 const TYPE_TEXT: Readonly<Record<FieldErrorType, string>> = {
@@ -142,7 +142,6 @@ const TYPE_TEXT: Readonly<Record<FieldErrorType, string>> = {
   FieldValueInvalid: 'Invalid value',
   FieldValueNotSupported: 'Unsupported value',
   FieldValueForbidden: 'Forbidden',
-  FieldValueTooLong: 'Too long',
   FieldValueDuplicate: 'Duplicate value',
 };
 
@@ -151,6 +150,8 @@ export interface FieldError {
   field: string;
   detail?: string;
   badValue?: unknown;
+  /** The bad value exactly as Go's %#v prints it, when JSON would differ (a uint64 0 is "0x0"). */
+  rawValue?: string;
 }
 
 export const fieldErrors = {
@@ -168,19 +169,16 @@ export const fieldErrors = {
     detail: `supported values: ${supported.map((s) => JSON.stringify(s)).join(', ')}`,
   }),
   forbidden: (field: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field, detail }),
-  tooLong: (field: string, max: number): FieldError => ({
-    type: 'FieldValueTooLong',
-    field,
-    detail: `may not be more than ${max} bytes`,
-  }),
   duplicate: (field: string, badValue: unknown): FieldError => ({ type: 'FieldValueDuplicate', field, badValue }),
 };
 
 /** field.Error.ErrorBody(): the message without the field path. */
 function errorBody(e: FieldError): string {
-  const withValue = e.type !== 'FieldValueRequired' && e.type !== 'FieldValueForbidden' && e.type !== 'FieldValueTooLong';
+  const withValue = e.type !== 'FieldValueRequired' && e.type !== 'FieldValueForbidden';
   let body = TYPE_TEXT[e.type];
-  if (withValue && e.badValue !== undefined) {
+  if (withValue && e.rawValue !== undefined) {
+    body += `: ${e.rawValue}`;
+  } else if (withValue && e.badValue !== undefined) {
     body += `: ${typeof e.badValue === 'string' ? JSON.stringify(e.badValue) : String(e.badValue)}`;
   }
   return e.detail ? `${body}: ${e.detail}` : body;

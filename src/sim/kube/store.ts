@@ -1,8 +1,21 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { arrayAt, deepEqual, isObject, objectAt, stringAt, type JsonObject } from './json.js';
+import { deepEqual, isObject, objectAt, stringAt, type JsonObject } from './json.js';
+import {
+  canonical,
+  decodeContinue,
+  encodeContinue,
+  finalizersOf,
+  labelsOf,
+  metadataOf,
+  nameOf,
+  namespaceOf,
+  parseResourceVersion,
+  withoutResourceVersion,
+  withResourceVersion,
+} from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { apiVersionOf, keyOf, type ResourceDef } from './resource.js';
-import { labelMatcher, parseFieldSelector, type Labels } from './selectors.js';
+import { labelMatcher, parseFieldSelector } from './selectors.js';
 import { ApiError, errors, fieldErrors, invalid, type FieldError } from './status.js';
 import { isoSeconds, validateObjectMeta } from './validation.js';
 
@@ -78,100 +91,16 @@ const CONTINUE_TOO_OLD =
   'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
 
 const NAME_SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
-const METADATA_ORDER = [
-  'name',
-  'generateName',
-  'namespace',
-  'uid',
-  'resourceVersion',
-  'generation',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'labels',
-  'annotations',
-  'ownerReferences',
-  'finalizers',
-];
-
-function metadataOf(obj: JsonObject): JsonObject {
-  const metadata = objectAt(obj, 'metadata');
-  if (metadata) return metadata;
-  const created: JsonObject = {};
-  obj.metadata = created;
-  return created;
-}
-
-function nameOf(obj: JsonObject): string {
-  return stringAt(objectAt(obj, 'metadata'), 'name') ?? '';
-}
-
-function namespaceOf(obj: JsonObject): string | undefined {
-  return stringAt(objectAt(obj, 'metadata'), 'namespace');
-}
-
-function labelsOf(obj: JsonObject): Labels {
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(objectAt(objectAt(obj, 'metadata'), 'labels') ?? {})) {
-    if (typeof v === 'string') labels[k] = v;
-  }
-  return labels;
-}
-
-function finalizersOf(obj: JsonObject): string[] {
-  return (arrayAt(objectAt(obj, 'metadata'), 'finalizers') ?? []).filter((f): f is string => typeof f === 'string');
-}
-
-function parseResourceVersion(value: string): number {
-  if (!/^\d+$/.test(value)) throw errors.badRequest(`invalid resource version: ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
-/** kind and apiVersion first and metadata in the Go struct's order, as the API server serialises. */
-function canonical(def: ResourceDef, obj: JsonObject): JsonObject {
-  const metadata = metadataOf(obj);
-  const orderedMeta: JsonObject = {};
-  for (const key of METADATA_ORDER) {
-    const value = metadata[key];
-    if (value !== undefined) orderedMeta[key] = value;
-  }
-  Object.assign(orderedMeta, metadata);
-  const { kind: _kind, apiVersion: _apiVersion, metadata: _metadata, ...rest } = obj;
-  return { kind: def.kind, apiVersion: apiVersionOf(def), metadata: orderedMeta, ...rest };
-}
-
-function withResourceVersion(def: ResourceDef, obj: JsonObject, rv: number): JsonObject {
-  return canonical(def, { ...obj, metadata: { ...metadataOf(obj), resourceVersion: String(rv) } });
-}
-
-function withoutResourceVersion(obj: JsonObject): JsonObject {
-  const { resourceVersion: _rv, ...metadata } = metadataOf(obj);
-  return { ...obj, metadata };
-}
-
-function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
-}
-
-function decodeContinue(token: string): { rv: number; start: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (isObject(parsed) && parsed.v === 'meta.k8s.io/v1' && typeof parsed.rv === 'number' && typeof parsed.start === 'string') {
-      return { rv: parsed.rv, start: parsed.start };
-    }
-  } catch {
-    // reported below
-  }
-  throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
-}
 
 /**
  * Every resource's objects with one resourceVersion counter shared by all of them (like etcd's
  * revision) and a bounded per-resource change history that watches resume from.
  * Stored objects are never mutated: every write stores a new object, so history can share them.
+ * A resource with `storedAs` is a view: it reads and writes another resource's objects, converted.
  */
 export class Store {
   private rv = 0;
+  private readonly defs: ResourceDef[] = [];
   private readonly states = new Map<ResourceDef, ResourceState>();
 
   constructor(private readonly historyLimit: number) {}
@@ -180,36 +109,60 @@ export class Store {
     return this.rv;
   }
 
-  get resources(): ResourceDef[] {
-    return [...this.states.keys()];
+  get resources(): readonly ResourceDef[] {
+    return this.defs;
   }
 
   register(def: ResourceDef): void {
-    if (!this.states.has(def)) this.states.set(def, new ResourceState());
+    if (this.defs.includes(def)) return;
+    this.defs.push(def);
+    const storage = this.storage(def);
+    if (!this.states.has(storage)) this.states.set(storage, new ResourceState());
   }
 
-  /** By plural ("nodes") or plural.group ("leases.coordination.k8s.io"). */
+  /** By plural ("nodes") or plural.group ("leases.coordination.k8s.io"); core resources win a tie. */
   resource(name: string): ResourceDef {
-    const all = this.resources;
-    const found = all.find((d) => (d.group ? `${d.plural}.${d.group}` : d.plural) === name) ?? all.find((d) => d.plural === name);
+    const found =
+      this.defs.find((d) => (d.group ? `${d.plural}.${d.group}` : d.plural) === name) ?? this.defs.find((d) => d.plural === name);
     if (!found) throw new Error(`unknown resource ${name}`);
     return found;
   }
 
   find(group: string, version: string, plural: string): ResourceDef | undefined {
-    return this.resources.find((d) => d.group === group && d.version === version && d.plural === plural);
+    return this.defs.find((d) => d.group === group && d.version === version && d.plural === plural);
+  }
+
+  private storage(def: ResourceDef): ResourceDef {
+    return def.storedAs?.def ?? def;
   }
 
   private state(def: ResourceDef): ResourceState {
-    const state = this.states.get(def);
+    const state = this.states.get(this.storage(def));
     if (!state) throw new Error(`resource ${def.plural} is not registered`);
     return state;
   }
 
-  get(def: ResourceDef, namespace: string | undefined, name: string): JsonObject {
+  /** A stored object as `def` serves it. */
+  private view(def: ResourceDef, stored: JsonObject): JsonObject {
+    return def.storedAs ? canonical(def, def.storedAs.fromStored(stored)) : stored;
+  }
+
+  private toStored(def: ResourceDef, obj: JsonObject): JsonObject {
+    return def.storedAs ? canonical(def.storedAs.def, def.storedAs.toStored(obj)) : canonical(def, obj);
+  }
+
+  private stored(def: ResourceDef, namespace: string | undefined, name: string): JsonObject {
     const obj = this.state(def).objects.get(keyOf(namespace, name));
     if (!obj) throw errors.notFound(def, name);
     return obj;
+  }
+
+  get(def: ResourceDef, namespace: string | undefined, name: string): JsonObject {
+    return this.view(def, this.stored(def, namespace, name));
+  }
+
+  has(def: ResourceDef, namespace: string | undefined, name: string): boolean {
+    return this.state(def).objects.has(keyOf(namespace, name));
   }
 
   // ---- reads ----
@@ -228,6 +181,7 @@ export class Store {
     return objects;
   }
 
+  /** Matches objects as `def` serves them. */
   private matcher(def: ResourceDef, labelSelector?: string, fieldSelector?: string): (obj: JsonObject) => boolean {
     const labels = labelMatcher(labelSelector);
     const fields = parseFieldSelector(fieldSelector ?? '').map((r) => {
@@ -268,22 +222,18 @@ export class Store {
       }
     }
     const prefix = opts.namespace ? `${opts.namespace}/` : '';
-    const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && k >= start).sort();
-    const items: JsonObject[] = [];
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
-    let i = 0;
-    for (; i < keys.length && items.length < limit; i++) {
-      const obj = objects.get(keys[i] ?? '');
-      if (obj && match(obj)) items.push(obj);
+    const matching: Array<[string, JsonObject]> = [];
+    for (const key of [...objects.keys()].filter((k) => k.startsWith(prefix) && k >= start).sort()) {
+      const obj = this.view(def, objects.get(key) ?? {});
+      if (match(obj)) matching.push([key, obj]);
     }
-    const rest = keys.slice(i).filter((k) => {
-      const obj = objects.get(k);
-      return obj !== undefined && match(obj);
-    });
-    const result: ListResult = { items, resourceVersion: String(at) };
-    if (rest.length > 0) {
-      result.continue = encodeContinue(at, `${keys[i - 1] ?? ''}\u0000`);
-      if (!opts.labelSelector && !opts.fieldSelector) result.remainingItemCount = rest.length;
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const page = matching.slice(0, limit);
+    const result: ListResult = { items: page.map(([, obj]) => obj), resourceVersion: String(at) };
+    const last = page[page.length - 1];
+    if (matching.length > page.length && last) {
+      result.continue = encodeContinue(at, `${last[0]}\u0000`);
+      if (!opts.labelSelector && !opts.fieldSelector) result.remainingItemCount = matching.length - page.length;
     }
     return result;
   }
@@ -328,7 +278,7 @@ export class Store {
 
   /** The namespace a request names must exist (the NamespaceLifecycle admission plugin). */
   private requireNamespace(namespace: string): void {
-    const nsDef = this.resources.find((d) => d.group === '' && d.plural === 'namespaces');
+    const nsDef = this.defs.find((d) => d.group === '' && d.plural === 'namespaces');
     if (nsDef && !this.state(nsDef).objects.has(namespace)) throw errors.notFound(nsDef, namespace);
   }
 
@@ -357,7 +307,7 @@ export class Store {
     for (const key of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']) {
       delete metadata[key];
     }
-    def.prepareForCreate?.(obj, () => state.objects.values());
+    def.prepareForCreate?.(obj, () => [...state.objects.values()].map((o) => this.view(def, o)));
     this.validate(def, obj, undefined);
     const name = nameOf(obj);
     const key = keyOf(namespace, name);
@@ -367,16 +317,15 @@ export class Store {
     if (opts.dryRun) return canonical(def, obj);
     this.rv++;
     metadata.resourceVersion = String(this.rv);
-    const stored = canonical(def, obj);
+    const stored = this.toStored(def, obj);
     state.objects.set(key, stored);
     this.record(def, 'ADDED', key, stored);
-    return stored;
+    return this.view(def, stored);
   }
 
   update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): JsonObject {
-    const current = this.get(def, namespace, name);
-    const next = this.decode(def, body);
-    return this.commitUpdate(def, namespace, name, current, next, opts);
+    const current = this.stored(def, namespace, name);
+    return this.commitUpdate(def, namespace, name, current, this.decode(def, body), opts);
   }
 
   patch(
@@ -387,8 +336,8 @@ export class Store {
     patch: unknown,
     opts: WriteOptions = {},
   ): JsonObject {
-    const current = this.get(def, namespace, name);
-    const patched = applyPatch(type, current, patch, def.mergeKeys);
+    const current = this.stored(def, namespace, name);
+    const patched = applyPatch(type, this.view(def, current), patch, def.mergeKeys);
     return this.commitUpdate(def, namespace, name, current, this.decode(def, patched), opts);
   }
 
@@ -396,10 +345,11 @@ export class Store {
     def: ResourceDef,
     namespace: string | undefined,
     name: string,
-    current: JsonObject,
+    currentStored: JsonObject,
     next: JsonObject,
     opts: WriteOptions,
   ): JsonObject {
+    const current = this.view(def, currentStored);
     const metadata = metadataOf(next);
     const currentMeta = metadataOf(current);
     if (metadata.name !== name) {
@@ -409,7 +359,11 @@ export class Store {
       throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
     const requestedRv = metadata.resourceVersion;
-    if (requestedRv !== undefined && requestedRv !== '' && requestedRv !== currentMeta.resourceVersion) {
+    if (requestedRv === undefined || requestedRv === '') {
+      if (def.conditionalUpdatesOnly) {
+        throw invalid(def, name, [{ ...fieldErrors.invalid('metadata.resourceVersion', 0, 'must be specified for an update'), rawValue: '0x0' }]);
+      }
+    } else if (requestedRv !== currentMeta.resourceVersion) {
       throw errors.modified(def, name);
     }
     // Fields only the server sets.
@@ -429,24 +383,27 @@ export class Store {
     this.validate(def, next, current);
 
     const key = keyOf(namespace, name);
+    const dryRun = opts.dryRun ?? false;
     if (currentMeta.deletionTimestamp && finalizersOf(next).length === 0) {
       // The last finalizer is gone: the object is deleted as part of this update.
-      return this.remove(def, key, current, opts.dryRun ?? false);
+      return this.view(def, this.remove(def, key, currentStored, dryRun));
     }
-    const candidate = canonical(def, withoutResourceVersion(next));
+    const candidate = this.toStored(def, withoutResourceVersion(next));
     // An update that changes nothing is not written: no new resourceVersion, no watch event.
-    if (deepEqual(candidate, withoutResourceVersion(current))) return current;
-    if (opts.dryRun) return withResourceVersion(def, candidate, Number(currentMeta.resourceVersion));
+    if (deepEqual(candidate, withoutResourceVersion(currentStored))) return current;
+    const storage = this.storage(def);
+    if (dryRun) return this.view(def, withResourceVersion(storage, candidate, Number(currentMeta.resourceVersion)));
     this.rv++;
-    const stored = withResourceVersion(def, candidate, this.rv);
+    const stored = withResourceVersion(storage, candidate, this.rv);
     this.state(def).objects.set(key, stored);
-    this.record(def, 'MODIFIED', key, stored, current);
-    return stored;
+    this.record(def, 'MODIFIED', key, stored, currentStored);
+    return this.view(def, stored);
   }
 
   /** Deletes at once or, with finalizers present, only marks the object as being deleted. */
   delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): { object: JsonObject; deleted: boolean } {
-    const current = this.get(def, namespace, name);
+    const currentStored = this.stored(def, namespace, name);
+    const current = this.view(def, currentStored);
     const meta = metadataOf(current);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== meta.uid) {
@@ -461,34 +418,38 @@ export class Store {
     }
     def.beforeDelete?.(current);
     const key = keyOf(namespace, name);
-    if (finalizersOf(current).length === 0) return { object: this.remove(def, key, current, opts.dryRun ?? false), deleted: true };
-    if (meta.deletionTimestamp || opts.dryRun) return { object: current, deleted: false };
+    const dryRun = opts.dryRun ?? false;
+    if (finalizersOf(current).length === 0) return { object: this.view(def, this.remove(def, key, currentStored, dryRun)), deleted: true };
+    if (meta.deletionTimestamp || dryRun) return { object: current, deleted: false };
     this.rv++;
+    const storedMeta = metadataOf(currentStored);
     const stored = withResourceVersion(
-      def,
-      { ...current, metadata: { ...meta, deletionTimestamp: isoSeconds(), deletionGracePeriodSeconds: 0 } },
+      this.storage(def),
+      { ...currentStored, metadata: { ...storedMeta, deletionTimestamp: isoSeconds(), deletionGracePeriodSeconds: 0 } },
       this.rv,
     );
     this.state(def).objects.set(key, stored);
-    this.record(def, 'MODIFIED', key, stored, current);
-    return { object: stored, deleted: false };
+    this.record(def, 'MODIFIED', key, stored, currentStored);
+    return { object: this.view(def, stored), deleted: false };
   }
 
+  /** Removes a stored object; returns it as stored, with the deletion's resourceVersion. */
   private remove(def: ResourceDef, key: string, current: JsonObject, dryRun: boolean): JsonObject {
     if (dryRun) return current;
     this.rv++;
-    const deleted = withResourceVersion(def, current, this.rv);
+    const storage = this.storage(def);
+    const deleted = withResourceVersion(storage, current, this.rv);
     this.state(def).objects.delete(key);
     this.record(def, 'DELETED', key, deleted, current);
-    if (def.group === '' && def.plural === 'namespaces') this.removeNamespaceContents(nameOf(current));
+    if (storage.group === '' && storage.plural === 'namespaces') this.removeNamespaceContents(nameOf(current));
     return deleted;
   }
 
   /** What the namespace controller does once a namespace is deleted. */
   private removeNamespaceContents(namespace: string): void {
-    for (const def of this.resources) {
+    for (const [def, state] of this.states) {
       if (!def.namespaced) continue;
-      for (const [key, obj] of [...this.state(def).objects]) {
+      for (const [key, obj] of [...state.objects]) {
         if (namespaceOf(obj) === namespace) this.remove(def, key, obj, false);
       }
     }
@@ -505,22 +466,24 @@ export class Store {
     const state = this.state(def);
     const selected = this.matcher(def, opts.labelSelector, opts.fieldSelector);
     const prefix = opts.namespace ? `${opts.namespace}/` : '';
-    const matches = (key: string, obj: JsonObject | undefined) => obj !== undefined && key.startsWith(prefix) && selected(obj);
+    const matches = (key: string, obj: JsonObject) => key.startsWith(prefix) && selected(obj);
     // A watch with a selector sees objects entering and leaving it as ADDED and DELETED.
     const translate = (change: Change): WatchEvent | undefined => {
-      const now = change.type !== 'DELETED' && matches(change.key, change.object);
-      const before = change.type !== 'ADDED' && matches(change.key, change.prev ?? change.object);
-      if (change.type === 'DELETED') return before ? { type: 'DELETED', object: change.object } : undefined;
-      if (now && before) return { type: 'MODIFIED', object: change.object };
-      if (now) return { type: 'ADDED', object: change.object };
-      if (before) return { type: 'DELETED', object: change.object };
+      const object = this.view(def, change.object);
+      const now = change.type !== 'DELETED' && matches(change.key, object);
+      const before = change.type !== 'ADDED' && matches(change.key, change.prev ? this.view(def, change.prev) : object);
+      if (change.type === 'DELETED') return before ? { type: 'DELETED', object } : undefined;
+      if (now && before) return { type: 'MODIFIED', object };
+      if (now) return { type: 'ADDED', object };
+      if (before) return { type: 'DELETED', object };
       return undefined;
     };
     const current = (): WatchEvent[] =>
       [...state.objects.keys()]
         .sort()
-        .filter((key) => matches(key, state.objects.get(key)))
-        .map((key) => ({ type: 'ADDED', object: state.objects.get(key) ?? {} }));
+        .map((key): [string, JsonObject] => [key, this.view(def, state.objects.get(key) ?? {})])
+        .filter(([key, object]) => matches(key, object))
+        .map(([, object]) => ({ type: 'ADDED', object }));
 
     const rvParam = opts.resourceVersion ?? '';
     let initial: WatchEvent[];

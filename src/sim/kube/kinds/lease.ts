@@ -27,6 +27,8 @@ export const leases: ResourceDef = {
   kind: 'Lease',
   namespaced: true,
   nameFormat: 'dns-subdomain',
+  createOnUpdate: true,
+  conditionalUpdatesOnly: true,
   statusSubresource: false,
   mergeKeys: withMetadataMergeKeys({}),
   columns: [

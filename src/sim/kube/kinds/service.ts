@@ -108,6 +108,7 @@ export const services: ResourceDef = {
   nameFormat: 'dns-1035-label',
   shortNames: ['svc'],
   categories: ['all'],
+  createOnUpdate: true,
   statusSubresource: true,
   returnDeletedObject: true,
   mergeKeys: withMetadataMergeKeys({ 'spec.ports': { mergeKey: 'port' }, 'status.conditions': { mergeKey: 'type' } }),

@@ -4,8 +4,13 @@ import { createCloudflareProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
 import { ApiHealth, startApiChecks } from '../controller/api-checks.js';
 import { Controller } from '../controller/controller.js';
-import { createNodeApi, loadKubeConfig } from '../kube/api.js';
-import { NodeSource } from '../kube/node-source.js';
+import { createKubeApi, loadKubeConfig, type KubeApi } from '../kube/api.js';
+import { nodeCodec, serviceCodec } from '../kube/codecs.js';
+import { ListWatch } from '../kube/list-watch.js';
+import { BASE_LABELS } from '../kube/snapshot.js';
+import type { NodeSnapshot, ServiceSnapshot } from '../model/types.js';
+import { resolveHostnames } from '../reconcile/claims.js';
+import { selectorKeys } from '../reconcile/selector.js';
 import { createLogger } from '../log/logger.js';
 import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
 import { buildHandler, listen } from '../server/server.js';
@@ -20,14 +25,15 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
   }
   const log = createLogger({ level: config.log.level, format: config.log.format, secrets: () => [config.cloudflare.apiToken] });
   log.info({
-    hostnames: config.hostnames.map((h) => h.name), zoneId: config.cloudflare.zoneId, owner: config.ownerId,
+    hostnames: config.hostnames.map((h) => h.name), zones: config.cloudflare.zoneIds.length > 0 ? config.cloudflare.zoneIds : '(discover)',
+    services: config.watchServices, recordTypes: config.recordTypes, owner: config.ownerId,
     syncIntervalS: config.syncIntervalMs / 1000, floor: config.minRecordsPerHostname,
     kubeconfig: config.kubeconfigPath || '(in-cluster)', cloudflare: config.cloudflare.baseUrl,
   }, 'starting epictetus');
 
-  let kubeApi;
+  let kubeApi: KubeApi;
   try {
-    kubeApi = createNodeApi(loadKubeConfig(config.kubeconfigPath));
+    kubeApi = createKubeApi(loadKubeConfig(config.kubeconfigPath));
   } catch (err) {
     log.error({ code: errorCode(err) }, errorMessage(err));
     return 1;
@@ -41,21 +47,40 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     onCall: (ok) => { if (ok) apiHealth.answered('cloudflare'); },
   });
 
-  // The source reports to the controller; both exist before either starts.
-  const source: NodeSource = new NodeSource(kubeApi, log.child({ component: 'node-watch' }), (changes) => {
-    apiHealth.answered('kubernetes');
-    controller.onNodeChanges(changes);
-  });
+  // Node snapshots keep only the labels some rule reads: the base ones, NODE_SELECTOR's and
+  // every annotated Service's selector's. When Services bring new keys, the nodes are re-listed.
+  const labelsOfInterest = new Set([...BASE_LABELS, ...(config.policy.nodeSelector ? selectorKeys(config.policy.nodeSelector) : [])]);
+  const resolve = () => resolveHostnames(config.hostnames, services?.items.values() ?? [], config.defaults);
+  const watchLabelsOf = (hostnames: ReturnType<typeof resolve>['hostnames']) => {
+    const before = labelsOfInterest.size;
+    for (const h of hostnames) if (h.nodeSelector) for (const k of selectorKeys(h.nodeSelector)) labelsOfInterest.add(k);
+    if (labelsOfInterest.size > before) nodes.resync();
+  };
+  // The sources report to the controller; all exist before any starts.
+  const nodes: ListWatch<NodeSnapshot> = new ListWatch(kubeApi.nodes,
+    nodeCodec(() => ({ labels: labelsOfInterest, externalIpKey: config.externalIpLabel || undefined })),
+    log.child({ component: 'node-watch' }), (changes) => {
+      apiHealth.answered('kubernetes');
+      controller.onNodeChanges(changes);
+    });
+  const services: ListWatch<ServiceSnapshot> | undefined = config.watchServices
+    ? new ListWatch(kubeApi.services, serviceCodec, log.child({ component: 'service-watch' }), (changes) => {
+      apiHealth.answered('kubernetes');
+      watchLabelsOf(resolve().hostnames);
+      controller.onServiceChanges(changes);
+    })
+    : undefined;
   const controller = new Controller({
-    zoneId: config.cloudflare.zoneId, hostnames: config.hostnames, ownerId: config.ownerId,
-    minRecordsPerHostname: config.minRecordsPerHostname, syncIntervalMs: config.syncIntervalMs,
-    retryBaseDelayMs: config.retry.baseDelayMs,
-  }, { provider, nodes: () => source.nodes.values(), log });
+    zoneIds: config.cloudflare.zoneIds, rediscoverZones: config.cloudflare.discoverZones, ownerId: config.ownerId,
+    minRecordsPerHostname: config.minRecordsPerHostname, maxUnhealthyFraction: config.maxUnhealthyFraction,
+    policy: config.policy, recordTypes: config.recordTypes,
+    syncIntervalMs: config.syncIntervalMs, retryBaseDelayMs: config.retry.baseDelayMs,
+  }, { provider, nodes: () => nodes.items.values(), hostnames: resolve, log });
 
   let server: Server | undefined;
   if (config.health.enabled) {
     const handler = buildHandler({
-      controller: () => controller.status(), nodeWatch: () => source.status(), apis: () => apiHealth.snapshot(),
+      controller: () => controller.status(), watches: () => ({ nodes: nodes.status(), ...(services ? { services: services.status() } : {}) }), apis: () => apiHealth.snapshot(),
       livenessTimeoutMs: config.health.livenessTimeoutMs, syncIntervalMs: config.syncIntervalMs,
     });
     try {
@@ -78,8 +103,10 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
   try {
-    await source.start(stop.signal);
-    log.info({ nodes: source.nodes.size }, 'initial node list done; starting the control loop');
+    // Nothing is planned before both lists are in: a missing Service would look like an unclaimed hostname.
+    await Promise.all([services?.start(stop.signal), nodes.start(stop.signal)]);
+    watchLabelsOf(resolve().hostnames);
+    log.info({ nodes: nodes.items.size, services: services?.items.size ?? null }, 'initial lists done; starting the control loop');
     controller.start();
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();

@@ -1,6 +1,7 @@
 /** DnsProvider over the official Cloudflare SDK: paginated list and batched apply. */
 import Cloudflare from 'cloudflare';
 import type { Changes, DnsRecord } from '../model/types.js';
+import type { Zone } from '../reconcile/zones.js';
 import { withRetry, type RetryPolicy } from '../util/retry.js';
 import type { EpictetusError } from '../model/errors.js';
 import { mapCloudflareError } from './errors.js';
@@ -18,6 +19,8 @@ export interface ApplyResult {
 }
 
 export interface DnsProvider {
+  /** The zones with these ids, or every zone the token can see when `ids` is empty. */
+  listZones(ids: readonly string[], signal?: AbortSignal): Promise<Zone[]>;
   listRecords(zoneId: string, signal?: AbortSignal): Promise<DnsRecord[]>;
   apply(zoneId: string, changes: Changes, signal?: AbortSignal): Promise<ApplyResult>;
   verifyToken(signal?: AbortSignal): Promise<void>;
@@ -99,7 +102,24 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
       }
     }, opts.retry, { ...(signal ? { signal } : {}), ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
 
+  const opt = (signal?: AbortSignal) => (signal ? { signal } : {});
   return {
+    async listZones(ids, signal) {
+      if (ids.length > 0) {
+        return Promise.all(ids.map(async (id) => {
+          const z = await call(`get zone ${id}`, (c) => c.zones.get({ zone_id: id }, opt(signal)), signal);
+          return { id: z.id, name: z.name.toLowerCase() };
+        }));
+      }
+      const zones: Zone[] = [];
+      for (let page = 1; ; page++) {
+        const res = await call(`list zones (page ${page})`, (c) => c.zones.list({ per_page: 50, page }, opt(signal)), signal);
+        zones.push(...res.result.map((z) => ({ id: z.id, name: z.name.toLowerCase() })));
+        const totalPages = (res.result_info as { total_pages?: number } | undefined)?.total_pages;
+        if (res.result.length === 0 || (totalPages !== undefined ? page >= totalPages : res.result.length < 50)) return zones;
+      }
+    },
+
     async listRecords(zoneId, signal) {
       const out: DnsRecord[] = [];
       for (let page = 1; ; page++) {

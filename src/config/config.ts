@@ -3,14 +3,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { z } from 'zod';
 import { EpictetusError } from '../model/errors.js';
-import type { HostnameSpec } from '../model/types.js';
+import type { HostnameSpec, RecordType } from '../model/types.js';
+import type { NodePolicy } from '../reconcile/policy.js';
 import { SETTINGS, type Setting } from './settings.js';
 
 type Parsed = { [S in (typeof SETTINGS)[number] as S['env']]: z.output<S['parse']> };
 
 export interface Config {
-  readonly cloudflare: { readonly apiToken: string; readonly zoneId: string; readonly baseUrl: string };
+  readonly cloudflare: { readonly apiToken: string; readonly zoneIds: readonly string[]; readonly discoverZones: boolean; readonly baseUrl: string };
   readonly hostnames: readonly HostnameSpec[];
+  readonly defaults: { readonly ttl: number; readonly proxied: boolean };
+  readonly recordTypes: readonly RecordType[];
+  readonly watchServices: boolean;
+  readonly policy: NodePolicy;
+  readonly maxUnhealthyFraction: number;
+  readonly externalIpLabel: string;
   readonly syncIntervalMs: number;
   readonly ownerId: string;
   readonly minRecordsPerHostname: number;
@@ -50,16 +57,35 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(describeProblem(s, raw, custom.length > 0 ? custom.join('; ') : 'invalid'));
     }
   }
+  if (problems.length === 0 && (values.DNS_HOSTNAMES as string[]).length === 0 && values.WATCH_SERVICES === false) {
+    problems.push('  DNS_HOSTNAMES="": no hostname given and WATCH_SERVICES=false, so nothing would ever be managed; accepts at least one DNS name, or WATCH_SERVICES=true');
+  }
   if (problems.length > 0) {
     throw new EpictetusError('EPI_CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);
   }
   const v = values as Parsed;
   const level = v.LOG_LEVEL === 'WARNING' || v.LOG_LEVEL === 'WARN' ? 'warn' : (v.LOG_LEVEL.toLowerCase() as 'debug' | 'info' | 'error');
   return Object.freeze({
-    cloudflare: Object.freeze({ apiToken: v.CLOUDFLARE_API_TOKEN, zoneId: v.CLOUDFLARE_ZONE_ID, baseUrl: v.CLOUDFLARE_API_BASE_URL }),
+    cloudflare: Object.freeze({
+      apiToken: v.CLOUDFLARE_API_TOKEN,
+      zoneIds: Object.freeze(v.CLOUDFLARE_ZONE_ID !== '' ? [v.CLOUDFLARE_ZONE_ID] : v.CLOUDFLARE_ZONE_IDS),
+      discoverZones: v.CLOUDFLARE_ZONE_ID === '',
+      baseUrl: v.CLOUDFLARE_API_BASE_URL,
+    }),
     hostnames: Object.freeze(v.DNS_HOSTNAMES.map((name) => Object.freeze({
-      name, ttl: v.DNS_PROXIED ? 1 : v.DNS_TTL, proxied: v.DNS_PROXIED,
+      name, ttl: v.DNS_PROXIED ? 1 : v.DNS_TTL, proxied: v.DNS_PROXIED, controlPlaneOnly: false, nodeSelector: null, source: 'env',
     }))),
+    defaults: Object.freeze({ ttl: v.DNS_PROXIED ? 1 : v.DNS_TTL, proxied: v.DNS_PROXIED }),
+    recordTypes: Object.freeze(v.DNS_RECORD_TYPES),
+    watchServices: v.WATCH_SERVICES,
+    policy: Object.freeze({
+      caTaintMode: v.CA_TAINT_MODE, karpenterAware: v.KARPENTER_AWARE,
+      removeOnNotReady: v.REMOVE_ON_NOT_READY, removeOnUnreachable: v.REMOVE_ON_UNREACHABLE,
+      notReadyGraceMs: v.NOT_READY_GRACE_SECONDS * 1000, unhealthyTaints: Object.freeze(v.UNHEALTHY_NODE_TAINTS),
+      nodeSelector: v.NODE_SELECTOR, honorExcludeLabel: v.HONOR_EXCLUDE_LB_LABEL,
+    }),
+    maxUnhealthyFraction: v.MAX_UNHEALTHY_FRACTION,
+    externalIpLabel: v.EXTERNAL_IP_LABEL,
     syncIntervalMs: v.DNS_SYNC_INTERVAL * 1000,
     ownerId: v.OWNER_ID,
     minRecordsPerHostname: v.MIN_RECORDS_PER_HOSTNAME,

@@ -1,6 +1,8 @@
 /** The one table of settings: name, default, parser, what it accepts, and whether it is secret. */
 import { z } from 'zod';
 import { parseHostnameList } from '../reconcile/hostnames.js';
+import { ALL_TAINTS, CRITICAL_TAINTS } from '../reconcile/policy.js';
+import { parseSelector } from '../reconcile/selector.js';
 import { bool, httpUrl, intIn, numberIn, oneOf, text, ttl } from './parsers.js';
 
 export interface Setting {
@@ -16,8 +18,47 @@ export interface Setting {
 const hostnames = z.string().transform((raw, ctx) => {
   const { names, problems } = parseHostnameList(raw);
   for (const p of problems) ctx.addIssue({ code: 'custom', message: p });
-  if (names.length === 0 && problems.length === 0) ctx.addIssue({ code: 'custom', message: 'no hostname given' });
   return names;
+});
+
+const zoneId = z.string().trim().toLowerCase().regex(/^[0-9a-f]{32}$/);
+
+const zoneIds = z.string().transform((raw, ctx) => {
+  const ids = [...new Set(raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))];
+  for (const id of ids) if (!/^[0-9a-f]{32}$/.test(id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a zone id` });
+  return ids;
+});
+
+const recordTypes = z.string().transform((raw, ctx) => {
+  const types = [...new Set(raw.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))];
+  for (const t of types) if (t !== 'A' && t !== 'AAAA') ctx.addIssue({ code: 'custom', message: `"${t}" is not A or AAAA` });
+  if (types.length === 0) ctx.addIssue({ code: 'custom', message: 'no record type given' });
+  return types as Array<'A' | 'AAAA'>;
+});
+
+const taintSet = z.string().transform((raw, ctx): string[] => {
+  const v = raw.trim();
+  if (v.toLowerCase() === 'critical') return [...CRITICAL_TAINTS];
+  if (v.toLowerCase() === 'all') return [...ALL_TAINTS];
+  if (v.toLowerCase() === 'none') return [];
+  if (v.toLowerCase().startsWith('custom:')) {
+    const keys = v.slice('custom:'.length).split(',').map((k) => k.trim()).filter((k) => k !== '');
+    if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'custom: lists no taint key' });
+    for (const k of keys) if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(k)) ctx.addIssue({ code: 'custom', message: `"${k}" is not a taint key` });
+    return keys;
+  }
+  ctx.addIssue({ code: 'custom', message: 'unknown value' });
+  return [];
+});
+
+const selector = z.string().transform((raw, ctx) => {
+  if (raw.trim() === '') return null;
+  try {
+    return parseSelector(raw);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return null;
+  }
 });
 
 export const SETTINGS = [
@@ -25,13 +66,39 @@ export const SETTINGS = [
     parse: z.string().trim().regex(/^[A-Za-z0-9_-]{20,200}$/),
     accepts: 'a Cloudflare API token (letters, digits, _ and -) with Zone:DNS:Edit',
     describe: 'Cloudflare API token' },
-  { env: 'CLOUDFLARE_ZONE_ID', default: undefined,
-    parse: z.string().trim().toLowerCase().regex(/^[0-9a-f]{32}$/),
-    accepts: 'the zone id: 32 hexadecimal characters (Cloudflare dashboard, Overview, API)',
-    describe: 'Cloudflare zone that holds the hostnames' },
-  { env: 'DNS_HOSTNAMES', default: undefined, parse: hostnames,
-    accepts: 'a comma-separated list of DNS names, e.g. app.example.com,www.example.com',
-    describe: 'Hostnames that get one record per eligible node' },
+  { env: 'CLOUDFLARE_ZONE_ID', default: '', parse: z.union([z.literal(''), zoneId]),
+    accepts: 'a zone id (32 hexadecimal characters), or empty to discover zones',
+    describe: 'The one zone to manage; empty: discover zones with GET /zones' },
+  { env: 'CLOUDFLARE_ZONE_IDS', default: '', parse: zoneIds,
+    accepts: 'a comma-separated list of zone ids (32 hexadecimal characters each), or empty',
+    describe: 'Restricts zone discovery to these zones' },
+  { env: 'DNS_HOSTNAMES', default: '', parse: hostnames,
+    accepts: 'a comma-separated list of DNS names, e.g. app.example.com,www.example.com (may be empty when Services provide hostnames)',
+    describe: 'Hostnames that get one record per eligible node, besides those annotated Services claim' },
+  { env: 'DNS_RECORD_TYPES', default: 'A,AAAA', parse: recordTypes,
+    accepts: 'A, AAAA or A,AAAA', describe: 'Record types published: A for IPv4, AAAA for IPv6 node addresses' },
+  { env: 'WATCH_SERVICES', default: 'true', parse: bool(),
+    accepts: 'true or false', describe: 'Watch Services for epictetus.io/ annotations (needs list/watch on services)' },
+  { env: 'CA_TAINT_MODE', default: 'both', parse: z.string().trim().toLowerCase().pipe(z.enum(['both', 'any'])),
+    accepts: 'both or any', describe: 'both: a node leaves DNS when it has both autoscaler taints; any: when it has either' },
+  { env: 'KARPENTER_AWARE', default: 'true', parse: bool(),
+    accepts: 'true or false', describe: 'Karpenter disruption taints (karpenter.sh/disrupted, karpenter.sh/disruption=disrupting) remove a node' },
+  { env: 'REMOVE_ON_NOT_READY', default: 'true', parse: bool(),
+    accepts: 'true or false', describe: 'Remove a node whose Ready condition is False (after the grace period)' },
+  { env: 'REMOVE_ON_UNREACHABLE', default: 'true', parse: bool(),
+    accepts: 'true or false', describe: 'Remove a node whose Ready condition is Unknown (after the grace period)' },
+  { env: 'NOT_READY_GRACE_SECONDS', default: '30', parse: intIn(0, 86400),
+    accepts: 'whole seconds, 0–86400', describe: 'How long a node may be not ready before it leaves DNS' },
+  { env: 'UNHEALTHY_NODE_TAINTS', default: 'critical', parse: taintSet,
+    accepts: 'critical, all, none, or custom:key1,key2', describe: 'Taints that remove a node (critical: not-ready, unreachable, network-unavailable, out-of-service; all: also unschedulable)' },
+  { env: 'NODE_SELECTOR', default: '', parse: selector,
+    accepts: 'a Kubernetes label selector (e.g. role=ingress,zone in (a,b)), or empty', describe: 'Only nodes matching it may ever serve' },
+  { env: 'HONOR_EXCLUDE_LB_LABEL', default: 'true', parse: bool(),
+    accepts: 'true or false', describe: 'Nodes labelled node.kubernetes.io/exclude-from-external-load-balancers do not serve' },
+  { env: 'EXTERNAL_IP_LABEL', default: '', parse: z.string().trim().regex(/^(([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?$/),
+    accepts: 'a label or annotation key, or empty', describe: 'Label or annotation holding a node\'s public IP when it has no ExternalIP (after flannel.alpha.coreos.com/public-ip)' },
+  { env: 'MAX_UNHEALTHY_FRACTION', default: '0.5', parse: numberIn(0, 1),
+    accepts: 'a fraction, 0–1 (1 turns the guard off)', describe: 'Mass-removal guard: health reasons never remove more than this share of a hostname\'s records at once' },
   { env: 'DNS_SYNC_INTERVAL', default: '60', parse: intIn(1, 86400),
     accepts: 'whole seconds, 1–86400', describe: 'Seconds between full syncs that re-read Cloudflare' },
   { env: 'DNS_TTL', default: '1', parse: ttl(),

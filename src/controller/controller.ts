@@ -7,17 +7,24 @@ import type { DnsProvider } from '../cloudflare/provider.js';
 import type { Logger } from '../log/logger.js';
 import { errorCode, errorMessage, EpictetusError } from '../model/errors.js';
 import type { DnsRecord, HostnameSpec, NodeSnapshot, RecordType } from '../model/types.js';
-import { desiredState } from '../reconcile/desired.js';
+import type { ClaimConflict, ServiceProblem } from '../reconcile/claims.js';
+import { desiredState, type Desired } from '../reconcile/desired.js';
 import { plan, type Plan } from '../reconcile/plan.js';
+import type { NodePolicy } from '../reconcile/policy.js';
+import { zoneFor, type Zone } from '../reconcile/zones.js';
 import { backoffDelay } from '../util/retry.js';
-import type { NodeChange } from '../kube/node-source.js';
+import type { Change } from '../kube/list-watch.js';
 import type { ChangeLogEntry, ControllerStatus } from './status.js';
 
 export interface ControllerOptions {
-  readonly zoneId: string;
-  readonly hostnames: readonly HostnameSpec[];
+  /** Zone ids to manage; empty: every zone the token sees. */
+  readonly zoneIds: readonly string[];
+  /** Re-discover zones at every full sync (false when one zone id is pinned). */
+  readonly rediscoverZones: boolean;
   readonly ownerId: string;
   readonly minRecordsPerHostname: number;
+  readonly maxUnhealthyFraction?: number;
+  readonly policy?: NodePolicy;
   readonly syncIntervalMs: number;
   readonly retryBaseDelayMs: number;
   readonly recordTypes?: readonly RecordType[];
@@ -31,14 +38,25 @@ export interface ControllerOptions {
 export interface ControllerDeps {
   readonly provider: DnsProvider;
   readonly nodes: () => Iterable<NodeSnapshot>;
+  /** The hostnames claimed right now (DNS_HOSTNAMES and Services), with any claim problems. */
+  readonly hostnames: () => ResolvedHostnames;
   readonly log: Logger;
+}
+
+export interface ResolvedHostnames {
+  readonly hostnames: readonly HostnameSpec[];
+  readonly conflicts: readonly ClaimConflict[];
+  readonly problems: readonly ServiceProblem[];
 }
 
 const FORMER_NODE_MEMORY_MS = 15 * 60_000;
 const RECENT_CHANGES = 50;
 
 export class Controller {
-  private cache: DnsRecord[] | undefined;
+  private zones: Zone[] | undefined;
+  /** zone id -> its records as last read, kept up to date with each batch's answer. */
+  private cache: Map<string, DnsRecord[]> | undefined;
+  private recheckTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -48,8 +66,11 @@ export class Controller {
   private readonly formerNodes = new Map<string, { name: string; at: number }>();
   private readonly reportedForeign = new Set<string>();
   private readonly recentChanges: ChangeLogEntry[] = [];
-  private lastPlan: Plan | undefined;
+  private lastPlans: Plan[] = [];
   private lastVerdicts: ControllerStatus['verdicts'] = [];
+  private lastHostnames: ControllerStatus['hostnames'] = [];
+  private lastClaims: Pick<ResolvedHostnames, 'conflicts' | 'problems'> = { conflicts: [], problems: [] };
+  private readonly reported = new Set<string>();
   private readonly startedAt = new Date().toISOString();
   private synced = false;
   private lastSuccessfulSync: string | undefined;
@@ -68,14 +89,20 @@ export class Controller {
   }
 
   /** Called by the node source: remember deleted nodes' IPs (to name them), then reconcile soon. */
-  onNodeChanges(changes: readonly NodeChange[]): void {
+  onNodeChanges(changes: readonly Change<NodeSnapshot>[]): void {
     for (const c of changes) {
       if (c.type === 'deleted' && c.before) {
-        for (const ip of [...c.before.ipv4, ...c.before.ipv6]) this.formerNodes.set(ip, { name: c.name, at: c.at });
+        for (const ip of [...c.before.ipv4, ...c.before.ipv6]) this.formerNodes.set(ip, { name: c.key, at: c.at });
       }
     }
-    this.deps.log.debug({ changes: changes.map((c) => `${c.type}:${c.name}`).slice(0, 20), count: changes.length }, 'node changes');
+    this.deps.log.debug({ changes: changes.map((c) => `${c.type}:${c.key}`).slice(0, 20), count: changes.length }, 'node changes');
     this.request('node-change', false, this.opts.debounceMs ?? 50);
+  }
+
+  /** Called by the service source: the claimed hostnames may have changed. */
+  onServiceChanges(changes: readonly Change<unknown>[]): void {
+    this.deps.log.debug({ changes: changes.map((c) => `${c.type}:${c.key}`).slice(0, 20), count: changes.length }, 'service changes');
+    this.request('service-change', false, this.opts.debounceMs ?? 50);
   }
 
   /** Stops timers and waits (bounded) for an in-flight reconcile to finish. */
@@ -83,6 +110,7 @@ export class Controller {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.syncTimer);
+    clearTimeout(this.recheckTimer);
     if (this.running) {
       const grace = this.opts.shutdownGraceMs ?? 10_000;
       let t: NodeJS.Timeout | undefined;
@@ -99,7 +127,9 @@ export class Controller {
   }
 
   status(): ControllerStatus {
-    const p = this.lastPlan;
+    const plans = this.lastPlans;
+    const managed: Record<string, number> = {};
+    for (const p of plans) for (const [name, n] of p.managedAfter) managed[name] = (managed[name] ?? 0) + n;
     return {
       startedAt: this.startedAt,
       synced: this.synced,
@@ -109,9 +139,12 @@ export class Controller {
       lastError: this.lastError,
       reconciles: { ...this.counts },
       verdicts: this.lastVerdicts,
-      managedRecords: Object.fromEntries(p?.managedAfter ?? []),
-      foreignRecords: p?.foreign ?? [],
-      heldByFloor: p?.held ?? [],
+      hostnames: this.lastHostnames,
+      conflicts: this.lastClaims.conflicts,
+      serviceProblems: this.lastClaims.problems,
+      managedRecords: managed,
+      foreignRecords: plans.flatMap((p) => p.foreign),
+      held: plans.flatMap((p) => p.held),
       recentChanges: [...this.recentChanges],
       busySince: this.busySince,
       lastProgressAt: this.lastProgressAt,
@@ -162,33 +195,77 @@ export class Controller {
     return out;
   }
 
+  private async readZones(refresh: boolean): Promise<{ zones: Zone[]; cache: Map<string, DnsRecord[]> }> {
+    const { provider } = this.deps;
+    if (this.zones === undefined || (refresh && this.opts.rediscoverZones)) {
+      this.zones = await provider.listZones(this.opts.zoneIds);
+    }
+    if (this.cache !== undefined && !refresh) return { zones: this.zones, cache: this.cache };
+    const cache = new Map<string, DnsRecord[]>();
+    for (const z of this.zones) cache.set(z.id, await provider.listRecords(z.id));
+    this.cache = cache;
+    return { zones: this.zones, cache };
+  }
+
+  /** Splits the claimed hostnames by zone; those in no zone are reported and skipped. */
+  private byZone(desired: Desired, zones: readonly Zone[]): Map<string, Desired> {
+    const out = new Map<string, Desired>(zones.map((z) => [z.id, { ...desired, hostnames: [] }]));
+    const status: Array<ControllerStatus['hostnames'][number]> = [];
+    for (const h of desired.hostnames) {
+      const zone = zoneFor(h.name, zones);
+      status.push({ name: h.name, source: h.source, zone: zone?.name ?? null, ttl: h.ttl, proxied: h.proxied });
+      if (zone === undefined) {
+        this.once(`nozone ${h.name}`, () => this.deps.log.warn({ hostname: h.name, source: h.source, zones: zones.map((z) => z.name) },
+          `hostname ${h.name} fits no Cloudflare zone this token can manage; skipping it`));
+        continue;
+      }
+      const d = out.get(zone.id);
+      if (d) out.set(zone.id, { ...d, hostnames: [...d.hostnames, h] });
+    }
+    this.lastHostnames = status;
+    return out;
+  }
+
   private async reconcile(refresh: boolean, reasons: string[]): Promise<void> {
     const { log } = this.deps;
     this.busySince = Date.now();
     const full = refresh || this.cache === undefined;
     try {
-      if (full) this.cache = await this.deps.provider.listRecords(this.opts.zoneId);
-      const desired = desiredState(this.deps.nodes(), this.opts.hostnames, this.opts.recordTypes ?? ['A']);
-      const p = plan({
-        desired, current: this.cache ?? [], owner: this.opts.ownerId,
-        minRecordsPerHostname: this.opts.minRecordsPerHostname,
-        commentMaxLength: this.opts.commentMaxLength ?? 100,
-        formerNodes: this.formerNodeMap(),
-      });
+      const { zones, cache } = await this.readZones(full);
+      const claims = this.deps.hostnames();
+      this.reportClaims(claims);
+      const now = Date.now();
+      const desired = desiredState(this.deps.nodes(), claims.hostnames, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
       this.lastVerdicts = desired.verdicts;
-      this.report(p);
-      const changeCount = p.creates.length + p.updates.length + p.deletes.length;
-      if (changeCount > 0) {
-        const result = await this.deps.provider.apply(this.opts.zoneId, p);
-        this.applyToCache(result.created, result.updated, result.deletedIds);
-        this.logChanges(p);
-        log.info({ creates: p.creates.length, updates: p.updates.length, deletes: p.deletes.length, batchCalls: result.calls, trigger: reasons.join(',') }, 'reconciled');
+      const plans: Plan[] = [];
+      let calls = 0;
+      for (const [zoneId, zoneDesired] of this.byZone(desired, zones)) {
+        const p = plan({
+          desired: zoneDesired, current: cache.get(zoneId) ?? [], owner: this.opts.ownerId,
+          minRecordsPerHostname: this.opts.minRecordsPerHostname,
+          maxUnhealthyFraction: this.opts.maxUnhealthyFraction ?? 1,
+          commentMaxLength: this.opts.commentMaxLength ?? 100,
+          formerNodes: this.formerNodeMap(),
+        });
+        this.report(p);
+        if (p.creates.length + p.updates.length + p.deletes.length > 0) {
+          const result = await this.deps.provider.apply(zoneId, p);
+          calls += result.calls;
+          this.applyToCache(zoneId, result.created, result.updated, result.deletedIds);
+          this.logChanges(p);
+        }
+        plans.push(p);
+      }
+      this.lastPlans = plans;
+      const sum = (f: (p: Plan) => number) => plans.reduce((n, p) => n + f(p), 0);
+      if (calls > 0) {
+        log.info({ creates: sum((p) => p.creates.length), updates: sum((p) => p.updates.length), deletes: sum((p) => p.deletes.length), batchCalls: calls, trigger: reasons.join(',') }, 'reconciled');
         this.counts.ok++;
       } else {
         this.counts.noop++;
         log.debug({ trigger: reasons.join(','), full }, 'reconciled: no changes');
       }
-      this.lastPlan = p;
+      this.scheduleRecheck(desired.recheckAt, now);
       this.lastReconcile = new Date().toISOString();
       this.consecutiveFailures = 0;
       if (full) {
@@ -212,10 +289,36 @@ export class Controller {
     }
   }
 
-  private applyToCache(created: readonly DnsRecord[], updated: readonly DnsRecord[], deletedIds: readonly string[]): void {
-    if (this.cache === undefined) return;
+  /** A readiness grace period ends later: look again then. */
+  private scheduleRecheck(at: number | undefined, now: number): void {
+    clearTimeout(this.recheckTimer);
+    if (at === undefined || this.stopped) return;
+    this.recheckTimer = setTimeout(() => this.request('grace-ended', false, 0), Math.max(0, at - now) + 10);
+  }
+
+  private once(key: string, fn: () => void): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    fn();
+  }
+
+  private reportClaims(claims: ResolvedHostnames): void {
+    this.lastClaims = { conflicts: claims.conflicts, problems: claims.problems };
+    for (const c of claims.conflicts) {
+      this.once(`conflict ${c.hostname} ${c.ignored} ${c.difference}`, () => this.deps.log.warn({ hostname: c.hostname, kept: c.kept, ignored: c.ignored, difference: c.difference },
+        `hostname ${c.hostname} is claimed with different settings (${c.difference}): using ${c.kept}, ignoring ${c.ignored}`));
+    }
+    for (const p of claims.problems) {
+      this.once(`problem ${p.service} ${p.problem}`, () => this.deps.log.warn({ service: p.service, problem: p.problem },
+        `DNS disabled for service ${p.service}: ${p.problem}`));
+    }
+  }
+
+  private applyToCache(zoneId: string, created: readonly DnsRecord[], updated: readonly DnsRecord[], deletedIds: readonly string[]): void {
+    const records = this.cache?.get(zoneId);
+    if (records === undefined) return;
     const gone = new Set([...deletedIds, ...updated.map((r) => r.id)]);
-    this.cache = [...this.cache.filter((r) => !gone.has(r.id)), ...updated, ...created];
+    this.cache?.set(zoneId, [...records.filter((r) => !gone.has(r.id)), ...updated, ...created]);
   }
 
   private remember(entry: Omit<ChangeLogEntry, 'at'>): void {
@@ -242,8 +345,12 @@ export class Controller {
   private report(p: Plan): void {
     const { log } = this.deps;
     for (const h of p.held) {
-      log.warn({ hostname: h.record.name, type: h.record.type, ip: h.record.content, node: h.node, wouldBe: h.wouldBe, floor: this.opts.minRecordsPerHostname },
-        `SAFETY FLOOR: keeping ${h.record.name} ${h.record.content} although it should go (${h.wouldBe}): removing it would leave fewer than ${this.opts.minRecordsPerHostname} record(s)`);
+      const fields = { hostname: h.record.name, type: h.record.type, ip: h.record.content, node: h.node, wouldBe: h.wouldBe, guard: h.reason };
+      if (h.reason === 'safety-floor') {
+        log.warn(fields, `SAFETY FLOOR: keeping ${h.record.name} ${h.record.content} although it should go (${h.wouldBe}): removing it would leave fewer than ${this.opts.minRecordsPerHostname} record(s)`);
+      } else {
+        log.warn(fields, `MASS-REMOVAL GUARD: keeping ${h.record.name} ${h.record.content} (${h.wouldBe}): health reasons would remove more than ${(this.opts.maxUnhealthyFraction ?? 1) * 100}% of its records at once, which looks like a network or control-plane problem`);
+      }
     }
     const seen = new Set<string>();
     for (const f of p.foreign) {

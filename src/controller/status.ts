@@ -1,6 +1,7 @@
 /** What the controller reports about itself: the model behind /health and the probes. */
 import type { ForeignRecord } from '../reconcile/plan.js';
-import type { FloorHold } from '../reconcile/safety.js';
+import type { Hold } from '../reconcile/safety.js';
+import type { ClaimConflict, ServiceProblem } from '../reconcile/claims.js';
 import type { NodeVerdict } from '../reconcile/policy.js';
 
 export interface ApiCheck {
@@ -28,9 +29,13 @@ export interface ControllerStatus {
   readonly lastError: { readonly at: string; readonly code: string; readonly message: string } | undefined;
   readonly reconciles: { readonly ok: number; readonly failed: number; readonly noop: number };
   readonly verdicts: readonly NodeVerdict[];
+  readonly hostnames: ReadonlyArray<{ readonly name: string; readonly source: string; readonly zone: string | null; readonly ttl: number; readonly proxied: boolean }>;
+  readonly conflicts: readonly ClaimConflict[];
+  readonly serviceProblems: readonly ServiceProblem[];
   readonly managedRecords: Readonly<Record<string, number>>;
   readonly foreignRecords: readonly ForeignRecord[];
-  readonly heldByFloor: readonly FloorHold[];
+  /** Removals held back by the safety floor or the mass-removal guard. */
+  readonly held: readonly Hold[];
   readonly recentChanges: readonly ChangeLogEntry[];
   /** ms epoch when the running reconcile began, or undefined when idle. */
   readonly busySince: number | undefined;

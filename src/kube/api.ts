@@ -1,4 +1,4 @@
-/** The two Kubernetes calls the node source needs, over @kubernetes/client-node. */
+/** The Kubernetes calls the sources need, over @kubernetes/client-node. */
 import * as k8s from '@kubernetes/client-node';
 import { EpictetusError } from '../model/errors.js';
 
@@ -10,14 +10,20 @@ export interface ListPage {
 
 export interface WatchHandle { abort(): void }
 
-export interface NodeApi {
-  listNodes(opts: { limit: number; continue?: string }): Promise<ListPage>;
+/** List and watch of one resource, cluster-wide. */
+export interface ResourceApi {
+  list(opts: { limit: number; continue?: string }): Promise<ListPage>;
   /** Streams events from `resourceVersion`; `onDone` is called once when the stream ends. */
-  watchNodes(
+  watch(
     resourceVersion: string,
     onEvent: (type: string, object: unknown) => void,
     onDone: (err: unknown) => void,
   ): Promise<WatchHandle>;
+}
+
+export interface KubeApi {
+  readonly nodes: ResourceApi;
+  readonly services: ResourceApi;
   version(): Promise<string>;
 }
 
@@ -48,29 +54,37 @@ export function mapKubeError(err: unknown, what: string): EpictetusError {
   return new EpictetusError('EPI_KUBE_CONNECTION', `Kubernetes ${what}: ${(err as Error)?.message ?? String(err)}`, { retryable: true });
 }
 
-export function createNodeApi(kc: k8s.KubeConfig): NodeApi {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const versionApi = kc.makeApiClient(k8s.VersionApi);
-  const watch = new k8s.Watch(kc);
+function resourceApi(
+  watch: k8s.Watch,
+  path: string,
+  what: string,
+  list: (opts: { limit: number; _continue?: string }) => Promise<{ items: unknown[]; metadata?: { resourceVersion?: string; _continue?: string } }>,
+): ResourceApi {
   return {
-    async listNodes({ limit, continue: cont }) {
+    async list({ limit, continue: cont }) {
       try {
-        const list = await core.listNode({ limit, ...(cont ? { _continue: cont } : {}) });
-        return {
-          items: list.items,
-          resourceVersion: list.metadata?.resourceVersion ?? '',
-          continue: list.metadata?._continue || undefined,
-        };
+        const res = await list({ limit, ...(cont ? { _continue: cont } : {}) });
+        return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '', continue: res.metadata?._continue || undefined };
       } catch (err) {
-        throw mapKubeError(err, 'list nodes');
+        throw mapKubeError(err, `list ${what}`);
       }
     },
-    async watchNodes(resourceVersion, onEvent, onDone) {
-      const controller = await watch.watch('/api/v1/nodes',
+    async watch(resourceVersion, onEvent, onDone) {
+      const controller = await watch.watch(path,
         { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 240 + Math.floor(Math.random() * 60) },
         (type: string, object: unknown) => onEvent(type, object), onDone);
       return { abort: () => controller.abort() };
     },
+  };
+}
+
+export function createKubeApi(kc: k8s.KubeConfig): KubeApi {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const versionApi = kc.makeApiClient(k8s.VersionApi);
+  const watch = new k8s.Watch(kc);
+  return {
+    nodes: resourceApi(watch, '/api/v1/nodes', 'nodes', (o) => core.listNode(o)),
+    services: resourceApi(watch, '/api/v1/services', 'services', (o) => core.listServiceForAllNamespaces(o)),
     async version() {
       try {
         return (await versionApi.getCode()).gitVersion;

@@ -1,25 +1,32 @@
 /**
- * Lists Nodes, then watches from the list's resourceVersion; reconnects when a watch ends,
- * re-lists on 410 Gone, and never stops until told to. Keeps only snapshots.
+ * Lists a resource, then watches from the list's resourceVersion; reconnects when a watch
+ * ends, re-lists on 410 Gone, and never stops until told to. Keeps only small snapshots.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
 import { errorMessage } from '../model/errors.js';
-import type { NodeSnapshot } from '../model/types.js';
 import { backoffDelay } from '../util/retry.js';
-import type { NodeApi, WatchHandle } from './api.js';
-import { LABELS_OF_INTEREST, nodeName, resourceVersionOf, sameSnapshot, toSnapshot } from './snapshot.js';
+import type { ResourceApi, WatchHandle } from './api.js';
+import { resourceVersionOf } from './snapshot.js';
 
-export interface NodeChange {
+export interface Change<T> {
   readonly type: 'added' | 'modified' | 'deleted';
-  readonly name: string;
-  readonly before: NodeSnapshot | undefined;
-  readonly after: NodeSnapshot | undefined;
+  readonly key: string;
+  readonly before: T | undefined;
+  readonly after: T | undefined;
   /** When the change was seen (ms epoch). */
   readonly at: number;
 }
 
-export interface NodeSourceStatus {
+/** How one resource's objects become snapshots. */
+export interface Codec<T> {
+  /** The key of an API object (name, or namespace/name), or undefined when it has none. */
+  key(object: unknown): string | undefined;
+  snapshot(object: unknown): T | undefined;
+  same(a: T, b: T): boolean;
+}
+
+export interface SourceStatus {
   readonly synced: boolean;
   readonly watching: boolean;
   readonly lists: number;
@@ -27,16 +34,15 @@ export interface NodeSourceStatus {
   readonly lastError: string | undefined;
 }
 
-type WatchEnd = { kind: 'closed' } | { kind: 'expired' } | { kind: 'failed'; error: unknown };
+type WatchEnd = { kind: 'closed' } | { kind: 'expired' } | { kind: 'relist' } | { kind: 'failed'; error: unknown };
 
-export interface NodeSourceOptions {
+export interface SourceOptions {
   readonly pageSize?: number;
   readonly backoffBaseMs?: number;
-  readonly labelsOfInterest?: readonly string[];
 }
 
-export class NodeSource {
-  readonly nodes = new Map<string, NodeSnapshot>();
+export class ListWatch<T> {
+  readonly items = new Map<string, T>();
   private resourceVersion = '';
   private synced = false;
   private watching = false;
@@ -44,15 +50,22 @@ export class NodeSource {
   private watchRestarts = 0;
   private lastError: string | undefined;
   private handle: WatchHandle | undefined;
+  private endWatch: ((end: WatchEnd) => void) | undefined;
 
   constructor(
-    private readonly api: NodeApi,
+    private readonly api: ResourceApi,
+    private readonly codec: Codec<T>,
     private readonly log: Logger,
-    private readonly onChanges: (changes: readonly NodeChange[]) => void,
-    private readonly opts: NodeSourceOptions = {},
+    private readonly onChanges: (changes: readonly Change<T>[]) => void,
+    private readonly opts: SourceOptions = {},
   ) {}
 
-  status(): NodeSourceStatus {
+  /** Start over from a fresh list (when what a snapshot keeps has changed). */
+  resync(): void {
+    this.endWatch?.({ kind: 'relist' });
+  }
+
+  status(): SourceStatus {
     return { synced: this.synced, watching: this.watching, lists: this.lists, watchRestarts: this.watchRestarts, lastError: this.lastError };
   }
 
@@ -73,7 +86,7 @@ export class NodeSource {
         listed();
       } catch (err) {
         this.lastError = errorMessage(err);
-        this.log.warn({ err: this.lastError, attempt: failures + 1 }, 'listing nodes failed; retrying');
+        this.log.warn({ err: this.lastError, attempt: failures + 1 }, 'list failed; retrying');
         await this.pause(failures++, signal);
         continue;
       }
@@ -82,17 +95,18 @@ export class NodeSource {
         if (signal.aborted) return;
         this.watchRestarts++;
         if (end.kind === 'expired') {
-          this.log.info({ resourceVersion: this.resourceVersion }, 'node watch expired (410 Gone); re-listing');
+          this.log.info({ resourceVersion: this.resourceVersion }, 'watch expired (410 Gone); re-listing');
           break;
         }
+        if (end.kind === 'relist') break;
         if (end.kind === 'failed') {
           this.lastError = errorMessage(end.error);
-          this.log.warn({ err: this.lastError, attempt: failures + 1 }, 'node watch failed; reconnecting');
+          this.log.warn({ err: this.lastError, attempt: failures + 1 }, 'watch failed; reconnecting');
           await this.pause(failures++, signal);
           if (failures >= 5) break; // several failures in a row: start over from a fresh list
         } else {
           failures = 0;
-          this.log.debug({ resourceVersion: this.resourceVersion }, 'node watch ended; reconnecting');
+          this.log.debug({ resourceVersion: this.resourceVersion }, 'watch ended; reconnecting');
         }
       }
     }
@@ -103,39 +117,36 @@ export class NodeSource {
   }
 
   private async relist(): Promise<void> {
-    const fresh = new Map<string, NodeSnapshot>();
+    const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv: string;
     do {
-      const page = await this.api.listNodes({ limit: this.opts.pageSize ?? 500, ...(cont ? { continue: cont } : {}) });
+      const page = await this.api.list({ limit: this.opts.pageSize ?? 500, ...(cont ? { continue: cont } : {}) });
       for (const item of page.items) {
-        const snap = toSnapshot(item, this.labels());
-        if (snap) fresh.set(snap.name, snap);
+        const key = this.codec.key(item);
+        const snap = key === undefined ? undefined : this.codec.snapshot(item);
+        if (key !== undefined && snap !== undefined) fresh.set(key, snap);
       }
       rv = page.resourceVersion;
       cont = page.continue;
     } while (cont);
     this.lists++;
     const at = Date.now();
-    const changes: NodeChange[] = [];
-    for (const [name, before] of this.nodes) {
-      if (!fresh.has(name)) changes.push({ type: 'deleted', name, before, after: undefined, at });
+    const changes: Change<T>[] = [];
+    for (const [key, before] of this.items) {
+      if (!fresh.has(key)) changes.push({ type: 'deleted', key, before, after: undefined, at });
     }
-    for (const [name, after] of fresh) {
-      const before = this.nodes.get(name);
-      if (before === undefined) changes.push({ type: 'added', name, before, after, at });
-      else if (!sameSnapshot(before, after)) changes.push({ type: 'modified', name, before, after, at });
+    for (const [key, after] of fresh) {
+      const before = this.items.get(key);
+      if (before === undefined) changes.push({ type: 'added', key, before, after, at });
+      else if (!this.codec.same(before, after)) changes.push({ type: 'modified', key, before, after, at });
     }
-    this.nodes.clear();
-    for (const [k, v] of fresh) this.nodes.set(k, v);
+    this.items.clear();
+    for (const [k, v] of fresh) this.items.set(k, v);
     this.resourceVersion = rv;
     this.synced = true;
-    this.log.debug({ nodes: fresh.size, resourceVersion: rv, changes: changes.length }, 'listed nodes');
+    this.log.debug({ items: fresh.size, resourceVersion: rv, changes: changes.length }, 'listed');
     if (changes.length > 0) this.onChanges(changes);
-  }
-
-  private labels(): readonly string[] {
-    return this.opts.labelsOfInterest ?? LABELS_OF_INTEREST;
   }
 
   private watchOnce(signal: AbortSignal): Promise<WatchEnd> {
@@ -144,6 +155,7 @@ export class NodeSource {
       const finish = (end: WatchEnd) => {
         if (settled) return;
         settled = true;
+        this.endWatch = undefined;
         this.watching = false;
         this.handle?.abort();
         this.handle = undefined;
@@ -171,7 +183,8 @@ export class NodeSource {
       };
       if (signal.aborted) { finish({ kind: 'closed' }); return; }
       this.watching = true;
-      this.api.watchNodes(this.resourceVersion, onEvent, onDone).then(
+      this.endWatch = finish;
+      this.api.watch(this.resourceVersion, onEvent, onDone).then(
         (h) => { if (settled) h.abort(); else this.handle = h; },
         (err: unknown) => finish({ kind: 'failed', error: err }),
       );
@@ -180,26 +193,27 @@ export class NodeSource {
 
   private apply(type: string, object: unknown): void {
     const at = Date.now();
+    const key = this.codec.key(object);
+    if (key === undefined) {
+      this.log.debug({ type }, 'ignoring a watch object without a name');
+      return;
+    }
     if (type === 'DELETED') {
-      const name = nodeName(object);
-      const before = name === undefined ? undefined : this.nodes.get(name);
-      if (name === undefined || before === undefined) return;
-      this.nodes.delete(name);
-      this.onChanges([{ type: 'deleted', name, before, after: undefined, at }]);
+      const before = this.items.get(key);
+      if (before === undefined) return;
+      this.items.delete(key);
+      this.onChanges([{ type: 'deleted', key, before, after: undefined, at }]);
       return;
     }
     if (type !== 'ADDED' && type !== 'MODIFIED') {
       this.log.debug({ type }, 'ignoring unknown watch event type');
       return;
     }
-    const after = toSnapshot(object, this.labels());
-    if (after === undefined) {
-      this.log.debug({ type }, 'ignoring watch object without a name');
-      return;
-    }
-    const before = this.nodes.get(after.name);
-    if (before !== undefined && sameSnapshot(before, after)) return; // heartbeat: nothing that matters changed
-    this.nodes.set(after.name, after);
-    this.onChanges([{ type: before === undefined ? 'added' : 'modified', name: after.name, before, after, at }]);
+    const after = this.codec.snapshot(object);
+    if (after === undefined) return;
+    const before = this.items.get(key);
+    if (before !== undefined && this.codec.same(before, after)) return; // heartbeat: nothing that matters changed
+    this.items.set(key, after);
+    this.onChanges([{ type: before === undefined ? 'added' : 'modified', key, before, after, at }]);
   }
 }

@@ -1,13 +1,19 @@
 /** Node API object -> the small NodeSnapshot the controller keeps (pure, defensive). */
-import { canonicalIp } from '../model/ip.js';
+import { canonicalIp, nonPublicReason } from '../model/ip.js';
 import type { NodeSnapshot, ReadyStatus } from '../model/types.js';
+import { CONTROL_PLANE_LABELS, EXCLUDE_FROM_LB } from '../reconcile/policy.js';
 
-/** Labels some rule looks at; every other label is dropped. */
-export const LABELS_OF_INTEREST: readonly string[] = [
-  'node-role.kubernetes.io/control-plane',
-  'node-role.kubernetes.io/master',
-  'node.kubernetes.io/exclude-from-external-load-balancers',
-];
+export const FLANNEL_PUBLIC_IP = 'flannel.alpha.coreos.com/public-ip';
+
+/** Labels every configuration reads; selectors add theirs. */
+export const BASE_LABELS: readonly string[] = [...CONTROL_PLANE_LABELS, EXCLUDE_FROM_LB];
+
+export interface SnapshotOptions {
+  /** Labels kept; every other label is dropped. */
+  readonly labels: ReadonlySet<string>;
+  /** A label or annotation holding the external IP when status has none (EXTERNAL_IP_LABEL). */
+  readonly externalIpKey?: string | undefined;
+}
 
 const obj = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -26,39 +32,79 @@ function uniqueSorted(values: Iterable<string>): string[] {
   return [...new Set(values)].sort();
 }
 
-export function toSnapshot(node: unknown, labelsOfInterest: readonly string[] = LABELS_OF_INTEREST): NodeSnapshot | undefined {
+function timeOf(v: unknown): number | undefined {
+  if (v instanceof Date) return v.getTime();
+  const t = typeof v === 'string' ? Date.parse(v) : NaN;
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** ExternalIP addresses, or else the first fallback source that is set; rejected fallbacks say why. */
+function externalAddresses(node: Record<string, unknown>, opts: SnapshotOptions): { ips: Array<{ family: 4 | 6; ip: string }>; problem?: string } {
+  const ips = arr(obj(node.status).addresses)
+    .filter((a) => str(obj(a).type) === 'ExternalIP')
+    .map((a) => canonicalIp(str(obj(a).address) ?? ''))
+    .filter((ip): ip is { family: 4 | 6; ip: string } => ip !== null);
+  if (ips.length > 0) return { ips };
+  const meta = obj(node.metadata);
+  const annotations = obj(meta.annotations);
+  const labels = obj(meta.labels);
+  const sources: Array<[string, unknown]> = [[FLANNEL_PUBLIC_IP, annotations[FLANNEL_PUBLIC_IP]]];
+  if (opts.externalIpKey) sources.push([opts.externalIpKey, labels[opts.externalIpKey] ?? annotations[opts.externalIpKey]]);
+  for (const [key, value] of sources) {
+    const raw = str(value);
+    if (raw === undefined || raw.trim() === '') continue;
+    const found: Array<{ family: 4 | 6; ip: string }> = [];
+    for (const part of raw.split(',')) {
+      const ip = canonicalIp(part);
+      if (ip === null) return { ips: [], problem: `${key}="${raw.slice(0, 100)}" is not an IP address` };
+      const why = nonPublicReason(ip);
+      if (why !== null) return { ips: [], problem: `${key}: ${why}` };
+      found.push(ip);
+    }
+    return { ips: found };
+  }
+  return { ips: [] };
+}
+
+export function toSnapshot(node: unknown, opts: SnapshotOptions): NodeSnapshot | undefined {
   const name = nodeName(node);
   if (name === undefined || name === '') return undefined;
-  const { spec, status, metadata } = obj(node) as { spec?: unknown; status?: unknown; metadata?: unknown };
-  const ipv4: string[] = [];
-  const ipv6: string[] = [];
-  for (const a of arr(obj(status).addresses)) {
-    if (str(obj(a).type) !== 'ExternalIP') continue;
-    const ip = canonicalIp(str(obj(a).address) ?? '');
-    if (ip?.family === 4) ipv4.push(ip.ip);
-    else if (ip?.family === 6) ipv6.push(ip.ip);
+  const o = obj(node);
+  const spec = obj(o.spec);
+  const status = obj(o.status);
+  const { ips, problem } = externalAddresses(o, opts);
+  const taints: Record<string, string> = {};
+  for (const t of arr(spec.taints)) {
+    const key = str(obj(t).key);
+    if (key !== undefined) taints[key] = str(obj(t).value) ?? '';
   }
-  const taints = arr(obj(spec).taints).map((t) => str(obj(t).key)).filter((k): k is string => k !== undefined);
-  const readyCond = arr(obj(status).conditions).find((c) => str(obj(c).type) === 'Ready');
-  const readyRaw = str(obj(readyCond).status);
+  const readyCond = obj(arr(status.conditions).find((c) => str(obj(c).type) === 'Ready'));
+  const readyRaw = str(readyCond.status);
   const ready: ReadyStatus = readyRaw === 'True' || readyRaw === 'False' ? readyRaw : 'Unknown';
-  const allLabels = obj(obj(metadata).labels);
+  const allLabels = obj(obj(o.metadata).labels);
   const labels: Record<string, string> = {};
-  for (const key of labelsOfInterest) {
+  for (const key of opts.labels) {
     const v = str(allLabels[key]);
     if (v !== undefined) labels[key] = v;
   }
   return {
-    name, ipv4: uniqueSorted(ipv4), ipv6: uniqueSorted(ipv6), taints: uniqueSorted(taints), ready,
-    unschedulable: obj(spec).unschedulable === true, labels,
+    name,
+    ipv4: uniqueSorted(ips.filter((i) => i.family === 4).map((i) => i.ip)),
+    ipv6: uniqueSorted(ips.filter((i) => i.family === 6).map((i) => i.ip)),
+    taints, ready, readySince: timeOf(readyCond.lastTransitionTime), addressProblem: problem,
+    unschedulable: spec.unschedulable === true, labels,
   };
 }
+
+const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+};
 
 /** True when nothing any rule looks at differs (heartbeats change nothing here). */
 export function sameSnapshot(a: NodeSnapshot, b: NodeSnapshot): boolean {
   const eq = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  const la = Object.keys(a.labels);
-  return a.name === b.name && eq(a.ipv4, b.ipv4) && eq(a.ipv6, b.ipv6) && eq(a.taints, b.taints) &&
-    a.ready === b.ready && a.unschedulable === b.unschedulable &&
-    la.length === Object.keys(b.labels).length && la.every((k) => a.labels[k] === b.labels[k]);
+  return a.name === b.name && eq(a.ipv4, b.ipv4) && eq(a.ipv6, b.ipv6) && sameRecord(a.taints, b.taints) &&
+    a.ready === b.ready && a.readySince === b.readySince && a.addressProblem === b.addressProblem &&
+    a.unschedulable === b.unschedulable && sameRecord(a.labels, b.labels);
 }

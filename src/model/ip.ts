@@ -65,3 +65,35 @@ export function canonicalIp(s: string): { family: 4 | 6; ip: string } | null {
   const v6 = canonicalIPv6(t);
   return v6 === null ? null : { family: 6, ip: v6 };
 }
+
+const V4_NON_PUBLIC: ReadonlyArray<readonly [string, number]> = [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
+  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+];
+
+function v4ToInt(ip: string): number {
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+/**
+ * Why an address cannot be published (private, loopback, link-local, multicast, reserved...),
+ * or null when it can. Documentation ranges are allowed: the simulators and examples use them.
+ */
+export function nonPublicReason(ip: { family: 4 | 6; ip: string }): string | null {
+  if (ip.family === 4) {
+    const n = v4ToInt(ip.ip);
+    for (const [base, bits] of V4_NON_PUBLIC) {
+      const size = 2 ** (32 - bits);
+      const start = v4ToInt(base);
+      if (n >= start && n < start + size) return `${ip.ip} is in the non-public range ${base}/${bits}`;
+    }
+    return null;
+  }
+  const first = parseInt(ip.ip.split(':')[0] || '0', 16);
+  if (ip.ip === '::' || ip.ip === '::1') return `${ip.ip} is unspecified or loopback`;
+  if ((first & 0xfe00) === 0xfc00) return `${ip.ip} is a unique local address (fc00::/7)`;
+  if ((first & 0xffc0) === 0xfe80) return `${ip.ip} is link-local (fe80::/10)`;
+  if ((first & 0xff00) === 0xff00) return `${ip.ip} is multicast (ff00::/8)`;
+  if (ip.ip.startsWith('::ffff:')) return `${ip.ip} is an IPv4-mapped address`;
+  return null;
+}

@@ -1,5 +1,15 @@
 /** Plain data shared by every layer. No behaviour lives here. */
 
+/** A parsed Kubernetes label selector (see reconcile/selector.ts). */
+export type Requirement =
+  | { readonly key: string; readonly op: 'in' | 'notin'; readonly values: readonly string[] }
+  | { readonly key: string; readonly op: 'exists' | 'absent' };
+
+export interface LabelSelector {
+  readonly text: string;
+  readonly requirements: readonly Requirement[];
+}
+
 export type RecordType = 'A' | 'AAAA';
 export const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA'];
 
@@ -10,12 +20,23 @@ export interface NodeSnapshot {
   readonly name: string;
   readonly ipv4: readonly string[];
   readonly ipv6: readonly string[];
-  /** Taint keys, sorted and de-duplicated (effect and value do not matter to any rule). */
-  readonly taints: readonly string[];
+  /** Taint key -> value ('' when none); effects matter to no rule. */
+  readonly taints: Readonly<Record<string, string>>;
   readonly ready: ReadyStatus;
+  /** When the Ready condition last changed (ms epoch), if the API said. */
+  readonly readySince: number | undefined;
+  /** Why an address found outside status.addresses was not used, if one was rejected. */
+  readonly addressProblem: string | undefined;
   readonly unschedulable: boolean;
   /** Only the labels some rule looks at. */
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** What Epictetus keeps of a Service: who it is and its epictetus.io/ annotations. */
+export interface ServiceSnapshot {
+  readonly namespace: string;
+  readonly name: string;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** A hostname the controller is responsible for, with the record settings it wants. */
@@ -23,6 +44,12 @@ export interface HostnameSpec {
   readonly name: string;
   readonly ttl: number;
   readonly proxied: boolean;
+  /** Only nodes labelled control-plane (or master) serve it. */
+  readonly controlPlaneOnly: boolean;
+  /** Only nodes matching this label selector serve it. */
+  readonly nodeSelector: LabelSelector | null;
+  /** Who claimed it: `env` (DNS_HOSTNAMES) or `service <namespace>/<name>`. */
+  readonly source: string;
 }
 
 /** A DNS record as the provider reports it. */
@@ -62,6 +89,8 @@ export interface RecordDelete {
   readonly record: DnsRecord;
   readonly node: string | null;
   readonly reason: string;
+  /** True when only health reasons (not a decision to retire the node) remove it. */
+  readonly health?: boolean;
 }
 
 export interface Changes {

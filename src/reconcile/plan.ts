@@ -5,7 +5,8 @@ import type {
 } from '../model/types.js';
 import type { Desired } from './desired.js';
 import { adoptedComment, ownerMarker, ownerOf } from './ownership.js';
-import { applyFloor, type FloorHold } from './safety.js';
+import { isHealthReason } from './policy.js';
+import { applyGuards, type Hold } from './safety.js';
 
 export interface ForeignRecord {
   readonly id: string;
@@ -23,6 +24,8 @@ export interface PlanInput {
   readonly current: readonly DnsRecord[];
   readonly owner: string;
   readonly minRecordsPerHostname: number;
+  /** Health removals above this share of a hostname's records are held back (1 turns it off). */
+  readonly maxUnhealthyFraction?: number;
   readonly commentMaxLength: number;
   /** IPs of nodes deleted recently -> node name, only to say which node a removal was for. */
   readonly formerNodes?: ReadonlyMap<string, string>;
@@ -33,7 +36,7 @@ export interface Plan {
   readonly updates: readonly RecordUpdate[];
   readonly deletes: readonly RecordDelete[];
   readonly foreign: readonly ForeignRecord[];
-  readonly held: readonly FloorHold[];
+  readonly held: readonly Hold[];
   /** hostname -> managed records it will have once the plan is applied. */
   readonly managedAfter: ReadonlyMap<string, number>;
 }
@@ -77,13 +80,14 @@ export function plan(input: PlanInput): Plan {
 
   const nodeFor = (ip: string): string | null =>
     desired.clusterIps.get(ip)?.[0] ?? input.formerNodes?.get(ip) ?? null;
-  const removalReason = (ip: string): string => {
+  const verdictOf = new Map(desired.verdicts.map((v) => [v.name, v]));
+  const removal = (ip: string): { reason: string; health: boolean } => {
     const nodes = desired.clusterIps.get(ip);
-    if (nodes === undefined) return 'node-deleted';
-    const reasons = new Set(
-      desired.verdicts.filter((v) => nodes.includes(v.name)).flatMap((v) => v.reasons),
-    );
-    return [...reasons].join(',') || 'not-eligible';
+    if (nodes === undefined) return { reason: 'node-deleted', health: false };
+    const reasons = [...new Set(nodes.flatMap((n) => verdictOf.get(n)?.reasons ?? []))];
+    // Every node with this IP may serve, just not this hostname (control-plane-only or a selector).
+    if (reasons.length === 0) return { reason: 'not-selected', health: false };
+    return { reason: reasons.join(','), health: reasons.every(isHealthReason) };
   };
 
   for (const spec of desired.hostnames) {
@@ -110,7 +114,7 @@ export function plan(input: PlanInput): Plan {
       managed.sort((a, b) => Number(b.marked) - Number(a.marked) || (a.record.id < b.record.id ? -1 : 1));
       for (const m of managed) {
         if (!wanted.has(m.ip)) {
-          deletes.push({ record: m.record, node: nodeFor(m.ip), reason: removalReason(m.ip) });
+          deletes.push({ record: m.record, node: nodeFor(m.ip), ...removal(m.ip) });
         } else if (kept.has(m.ip)) {
           deletes.push({ record: m.record, node: nodeFor(m.ip), reason: 'duplicate' });
         } else {
@@ -137,8 +141,8 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
-  const floored = applyFloor({
-    deletes, creates, min: input.minRecordsPerHostname, managedCount,
+  const floored = applyGuards({
+    deletes, creates, min: input.minRecordsPerHostname, maxUnhealthyFraction: input.maxUnhealthyFraction ?? 1, managedCount,
     alive: (record) => desired.clusterIps.has(contentIp(record)),
   });
 

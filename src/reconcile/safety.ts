@@ -1,12 +1,12 @@
 /** Guards that hold back removals a glitch could cause (pure). */
 import type { DnsRecord, RecordCreate, RecordDelete } from '../model/types.js';
 
-export interface FloorHold {
+export interface Hold {
   readonly record: DnsRecord;
   readonly node: string | null;
   /** Why the record would have gone. */
   readonly wouldBe: string;
-  readonly reason: 'safety-floor';
+  readonly reason: 'safety-floor' | 'mass-removal-guard';
 }
 
 /** Records of nodes still in the cluster are held first, duplicates last. */
@@ -15,18 +15,25 @@ function holdPriority(d: RecordDelete, alive: (r: DnsRecord) => boolean): number
   return alive(d.record) ? 0 : 1;
 }
 
+const hold = (d: RecordDelete, reason: Hold['reason']): Hold => ({ record: d.record, node: d.node, wouldBe: d.reason, reason });
+
 /**
- * Never lets a claimed hostname drop below `min` managed records of a type: when the plan
- * would, some deletions are held back (and reported) instead.
+ * Per claimed hostname and record type:
+ * - the mass-removal guard: when health reasons alone would remove more than
+ *   `maxUnhealthyFraction` of the managed records at once, the problem is more likely the
+ *   network or the control plane than the nodes (as Kubernetes' node lifecycle controller
+ *   judges), so those removals are held back;
+ * - the safety floor: never fewer than `min` managed records.
  */
-export function applyFloor(input: {
+export function applyGuards(input: {
   deletes: readonly RecordDelete[];
   creates: readonly RecordCreate[];
   min: number;
+  maxUnhealthyFraction: number;
   /** `${hostname} ${type}` -> managed records there now (claimed hostnames only). */
   managedCount: ReadonlyMap<string, number>;
   alive: (record: DnsRecord) => boolean;
-}): { deletes: RecordDelete[]; held: FloorHold[] } {
+}): { deletes: RecordDelete[]; held: Hold[] } {
   const keyOf = (name: string, type: string): string => `${name.toLowerCase()} ${type}`;
   const groups = new Map<string, RecordDelete[]>();
   const kept: RecordDelete[] = [];
@@ -37,17 +44,22 @@ export function applyFloor(input: {
     if (g === undefined) groups.set(key, [d]);
     else g.push(d);
   }
-  const held: FloorHold[] = [];
-  for (const [key, group] of groups) {
+  const held: Hold[] = [];
+  for (const [key, all] of groups) {
+    const managed = input.managedCount.get(key) ?? 0;
+    let group = all;
+    const health = group.filter((d) => d.health === true);
+    if (health.length > 0 && health.length / managed > input.maxUnhealthyFraction) {
+      held.push(...health.map((d) => hold(d, 'mass-removal-guard')));
+      group = group.filter((d) => d.health !== true);
+    }
     const creates = input.creates.filter((c) => keyOf(c.name, c.type) === key).length;
-    const remaining = (input.managedCount.get(key) ?? 0) - group.length + creates;
+    const remaining = managed - group.length + creates;
     const toHold = Math.min(group.length, Math.max(0, input.min - remaining));
     const ordered = [...group].sort((a, b) =>
       holdPriority(a, input.alive) - holdPriority(b, input.alive) ||
       (a.record.content < b.record.content ? -1 : a.record.content > b.record.content ? 1 : 0));
-    for (const d of ordered.slice(0, toHold)) {
-      held.push({ record: d.record, node: d.node, wouldBe: d.reason, reason: 'safety-floor' });
-    }
+    held.push(...ordered.slice(0, toHold).map((d) => hold(d, 'safety-floor')));
     kept.push(...ordered.slice(toHold));
   }
   return { deletes: kept, held };

@@ -1,13 +1,8 @@
 /** Kubernetes label selectors (`a=b,c!=d,e in (f,g),h,!i`): parsed once, matched purely. */
 
-export type Requirement =
-  | { readonly key: string; readonly op: 'in' | 'notin'; readonly values: readonly string[] }
-  | { readonly key: string; readonly op: 'exists' | 'absent' };
+import type { LabelSelector, Requirement } from '../model/types.js';
 
-export interface LabelSelector {
-  readonly text: string;
-  readonly requirements: readonly Requirement[];
-}
+export type { LabelSelector };
 
 const NAME = '[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?';
 const KEY = new RegExp(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*/)?${NAME}$`);

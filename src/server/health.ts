@@ -1,9 +1,10 @@
 /** Health routes: the status model rendered for people and probes. */
 import type { ApiCheck, ControllerStatus } from '../controller/status.js';
+import type { SourceStatus } from '../kube/list-watch.js';
 
 export interface HealthView {
   readonly controller: () => ControllerStatus;
-  readonly nodeWatch: () => { synced: boolean; watching: boolean; lists: number; watchRestarts: number; lastError: string | undefined };
+  readonly watches: () => Record<string, SourceStatus>;
   readonly apis: () => Record<'kubernetes' | 'cloudflare', ApiCheck>;
   readonly livenessTimeoutMs: number;
   readonly syncIntervalMs: number;
@@ -33,6 +34,9 @@ export function liveness(s: ControllerStatus, v: Pick<HealthView, 'livenessTimeo
   return { ok: true, body: { status: 'alive' } };
 }
 
+const heldView = (h: ControllerStatus['held'][number]) =>
+  ({ name: h.record.name, type: h.record.type, content: h.record.content, node: h.node, wouldBe: h.wouldBe });
+
 export function healthReport(v: HealthView): ProbeResult {
   const s = v.controller();
   const ready = readiness(s);
@@ -56,12 +60,16 @@ export function healthReport(v: HealthView): ProbeResult {
         eligible: s.verdicts.length - excluded.length,
         excluded: excluded.slice(0, 200).map((n) => ({ name: n.name, reasons: n.reasons })),
       },
+      hostnames: s.hostnames,
+      conflicts: s.conflicts,
+      serviceProblems: s.serviceProblems,
       records: { managed: s.managedRecords },
       foreignRecords: s.foreignRecords.map((f) => ({ name: f.name, type: f.type, content: f.content, owner: f.owner, reason: f.reason })),
-      heldBySafetyFloor: s.heldByFloor.map((h) => ({ name: h.record.name, type: h.record.type, content: h.record.content, node: h.node, wouldBe: h.wouldBe })),
+      heldBySafetyFloor: s.held.filter((h) => h.reason === 'safety-floor').map(heldView),
+      heldByMassRemovalGuard: s.held.filter((h) => h.reason === 'mass-removal-guard').map(heldView),
       recentChanges: s.recentChanges,
       apis,
-      nodeWatch: v.nodeWatch(),
+      watches: v.watches(),
     },
   };
 }

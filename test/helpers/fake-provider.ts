@@ -10,6 +10,12 @@ export class FakeProvider implements DnsProvider {
   failNext: EpictetusError[] = [];
   private nextId = 1;
 
+  zones = [{ id: 'z', name: 'example.com' }];
+
+  async listZones(): Promise<Array<{ id: string; name: string }>> {
+    return this.zones;
+  }
+
   async listRecords(): Promise<DnsRecord[]> {
     this.lists++;
     const f = this.failNext.shift();

@@ -1,19 +1,28 @@
 import type { DnsRecord, HostnameSpec, NodeSnapshot } from '../../src/model/types.js';
 
-export function node(name: string, opts: Partial<Omit<NodeSnapshot, 'name'>> = {}): NodeSnapshot {
+type NodeOpts = Partial<Omit<NodeSnapshot, 'name' | 'taints'>> & { taints?: readonly string[] | Readonly<Record<string, string>> };
+
+/** A snapshot; taints may be given as keys (values '') or as key -> value. */
+export function node(name: string, opts: NodeOpts = {}): NodeSnapshot {
+  const t = opts.taints ?? [];
   return {
     name,
     ipv4: opts.ipv4 ?? [],
     ipv6: opts.ipv6 ?? [],
-    taints: [...(opts.taints ?? [])].sort(),
+    taints: Array.isArray(t) ? Object.fromEntries((t as readonly string[]).map((k) => [k, ''])) : (t as Readonly<Record<string, string>>),
     ready: opts.ready ?? 'True',
+    readySince: opts.readySince,
+    addressProblem: opts.addressProblem,
     unschedulable: opts.unschedulable ?? false,
     labels: opts.labels ?? {},
   };
 }
 
 export function host(name: string, opts: Partial<Omit<HostnameSpec, 'name'>> = {}): HostnameSpec {
-  return { name, ttl: opts.ttl ?? 1, proxied: opts.proxied ?? false };
+  return {
+    name, ttl: opts.ttl ?? 1, proxied: opts.proxied ?? false, controlPlaneOnly: opts.controlPlaneOnly ?? false,
+    nodeSelector: opts.nodeSelector ?? null, source: opts.source ?? 'env',
+  };
 }
 
 let nextId = 1;

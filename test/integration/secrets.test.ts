@@ -41,10 +41,10 @@ describe('the API token', () => {
   });
 
   it('is masked in configuration errors', async () => {
-    const s = startService({ CLOUDFLARE_API_TOKEN: TOKEN, DNS_HOSTNAMES: 'x', LOG_LEVEL: 'DEBUG' });
+    const s = startService({ CLOUDFLARE_API_TOKEN: TOKEN, DNS_HOSTNAMES: 'x', DNS_TTL: '5', LOG_LEVEL: 'DEBUG' });
     services.push(s);
     expect(await s.exit).toBe(2);
-    expect(allOutput(s)).toContain('CLOUDFLARE_ZONE_ID');
+    expect(allOutput(s)).toContain('DNS_TTL="5"');
     expect(allOutput(s)).not.toContain(TOKEN);
   });
 });

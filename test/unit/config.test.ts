@@ -27,8 +27,42 @@ describe('config', () => {
     expect(c.kubeconfigPath).toBe('');
     expect(c.ownerId).toBe('default');
     expect(c.minRecordsPerHostname).toBe(1);
-    expect(c.hostnames).toEqual([{ name: 'app.example.com', ttl: 1, proxied: false }]);
-    expect(c.cloudflare.baseUrl).toBe('https://api.cloudflare.com/client/v4');
+    expect(c.hostnames).toEqual([{ name: 'app.example.com', ttl: 1, proxied: false, controlPlaneOnly: false, nodeSelector: null, source: 'env' }]);
+    expect(c.cloudflare).toMatchObject({ baseUrl: 'https://api.cloudflare.com/client/v4', zoneIds: [base.CLOUDFLARE_ZONE_ID], discoverZones: false });
+    expect(c.recordTypes).toEqual(['A', 'AAAA']);
+    expect(c.watchServices).toBe(true);
+    expect(c.maxUnhealthyFraction).toBe(0.5);
+    expect(c.policy).toEqual({
+      caTaintMode: 'both', karpenterAware: true, removeOnNotReady: true, removeOnUnreachable: true, notReadyGraceMs: 30_000,
+      unhealthyTaints: ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable', 'node.kubernetes.io/network-unavailable', 'node.kubernetes.io/out-of-service'],
+      nodeSelector: null, honorExcludeLabel: true,
+    });
+  });
+
+  it('discovers zones when no zone id is pinned, optionally restricted', () => {
+    const { CLOUDFLARE_ZONE_ID: _, ...rest } = base;
+    expect(loadConfig(rest).cloudflare).toMatchObject({ zoneIds: [], discoverZones: true });
+    const ids = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+    expect(loadConfig({ ...rest, CLOUDFLARE_ZONE_IDS: ids }).cloudflare).toMatchObject({
+      zoneIds: ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'], discoverZones: true,
+    });
+  });
+
+  it.each([
+    ['all', 5], ['none', 0], ['custom:example.com/broken, other', 2], ['CRITICAL', 4],
+  ])('UNHEALTHY_NODE_TAINTS=%s gives %i taints', (raw, n) => {
+    expect(loadConfig({ ...base, UNHEALTHY_NODE_TAINTS: raw }).policy.unhealthyTaints).toHaveLength(n);
+  });
+
+  it('parses the node policy settings', () => {
+    const c = loadConfig({ ...base, CA_TAINT_MODE: 'ANY', KARPENTER_AWARE: 'false', NOT_READY_GRACE_SECONDS: '0', NODE_SELECTOR: 'pool=edge', DNS_RECORD_TYPES: 'aaaa' });
+    expect(c.policy).toMatchObject({ caTaintMode: 'any', karpenterAware: false, notReadyGraceMs: 0, nodeSelector: { text: 'pool=edge' } });
+    expect(c.recordTypes).toEqual(['AAAA']);
+  });
+
+  it('allows an empty DNS_HOSTNAMES while Services may claim hostnames, not otherwise', () => {
+    expect(loadConfig({ ...base, DNS_HOSTNAMES: '' }).hostnames).toEqual([]);
+    expect(problems({ ...base, DNS_HOSTNAMES: '', WATCH_SERVICES: 'false' })).toContain('nothing would ever be managed');
   });
 
   it('trims, lower-cases and de-duplicates hostnames', () => {
@@ -44,15 +78,19 @@ describe('config', () => {
 
   it('makes proxied records automatic-TTL', () => {
     const c = loadConfig({ ...base, DNS_PROXIED: 'TRUE', DNS_TTL: '300' });
-    expect(c.hostnames[0]).toEqual({ name: 'app.example.com', ttl: 1, proxied: true });
+    expect(c.hostnames[0]).toMatchObject({ name: 'app.example.com', ttl: 1, proxied: true });
   });
 
   it('lists every bad variable at once, with its value and what it accepts, and masks the token', () => {
     const msg = problems({
       CLOUDFLARE_API_TOKEN: 'short secret value!', DNS_HOSTNAMES: 'ok.example.com,bad_name.example.com',
       DNS_TTL: '7', LOG_LEVEL: 'loud', MAX_RETRIES: '-1', HEALTH_PORT: '70000', DNS_PROXIED: 'maybe',
+      CLOUDFLARE_ZONE_ID: 'nope', UNHEALTHY_NODE_TAINTS: 'some', NODE_SELECTOR: 'a in (', DNS_RECORD_TYPES: 'A,MX',
+      MAX_UNHEALTHY_FRACTION: '2', CA_TAINT_MODE: 'either',
     });
-    for (const v of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ZONE_ID=(not set): required', 'DNS_HOSTNAMES="ok.example.com,bad_name.example.com"',
+    for (const v of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ZONE_ID="nope"', 'DNS_HOSTNAMES="ok.example.com,bad_name.example.com"',
+      'UNHEALTHY_NODE_TAINTS="some": unknown value; accepts critical, all, none, or custom:key1,key2', 'NODE_SELECTOR="a in (": unbalanced',
+      'DNS_RECORD_TYPES="A,MX": "MX" is not A or AAAA', 'MAX_UNHEALTHY_FRACTION="2"', 'CA_TAINT_MODE="either"',
       'bad_name.example.com" has an invalid label', 'DNS_TTL="7"', '1 (automatic) or 60–86400', 'LOG_LEVEL="loud"', 'MAX_RETRIES="-1"',
       'HEALTH_PORT="70000"', 'DNS_PROXIED="maybe"']) {
       expect(msg).toContain(v);

@@ -3,7 +3,7 @@ import { Controller } from '../../src/controller/controller.js';
 import { createLogger } from '../../src/log/logger.js';
 import { EpictetusError } from '../../src/model/errors.js';
 import type { NodeSnapshot } from '../../src/model/types.js';
-import type { NodeChange } from '../../src/kube/node-source.js';
+import type { Change } from '../../src/kube/list-watch.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { host, node } from '../helpers/snapshots.js';
 
@@ -14,19 +14,19 @@ function setup(nodes: NodeSnapshot[]) {
   const provider = new FakeProvider();
   const map = new Map(nodes.map((n) => [n.name, n]));
   const controller = new Controller({
-    zoneId: 'z', hostnames: [host('app.example.com')], ownerId: 'default', minRecordsPerHostname: 1,
+    zoneIds: ['z'], rediscoverZones: false, ownerId: 'default', minRecordsPerHostname: 1,
     syncIntervalMs: 60_000, retryBaseDelayMs: 10, debounceMs: 20,
-  }, { provider, nodes: () => map.values(), log });
+  }, { provider, nodes: () => map.values(), hostnames: () => ({ hostnames: [host('app.example.com')], conflicts: [], problems: [] }), log });
   const change = (n: NodeSnapshot | string): void => {
     const at = Date.now();
     if (typeof n === 'string') {
       const before = map.get(n);
       map.delete(n);
-      controller.onNodeChanges([{ type: 'deleted', name: n, before, after: undefined, at }]);
+      controller.onNodeChanges([{ type: 'deleted', key: n, before, after: undefined, at }]);
     } else {
       const before = map.get(n.name);
       map.set(n.name, n);
-      controller.onNodeChanges([{ type: before ? 'modified' : 'added', name: n.name, before, after: n, at } as NodeChange]);
+      controller.onNodeChanges([{ type: before ? 'modified' : 'added', key: n.name, before, after: n, at } as Change<NodeSnapshot>]);
     }
   };
   return { provider, controller, change };

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ListPage, NodeApi } from '../../src/kube/api.js';
-import { NodeSource, type NodeChange } from '../../src/kube/node-source.js';
+import type { ListPage, ResourceApi } from '../../src/kube/api.js';
+import { nodeCodec } from '../../src/kube/codecs.js';
+import { ListWatch, type Change } from '../../src/kube/list-watch.js';
+import { BASE_LABELS } from '../../src/kube/snapshot.js';
+import type { NodeSnapshot } from '../../src/model/types.js';
 import { createLogger } from '../../src/log/logger.js';
 import { waitFor } from '../helpers/service.js';
 
@@ -15,40 +18,40 @@ function apiNode(name: string, ip: string, taints: string[] = [], rv = '1') {
 }
 
 /** A scripted API: each list answers the current items; each watch is handed to the test. */
-class ScriptedApi implements NodeApi {
+class ScriptedApi implements ResourceApi {
   items: unknown[] = [];
   lists: Array<{ limit: number; continue?: string }> = [];
   watches: Array<{ rv: string; emit: (t: string, o: unknown) => void; end: (err: unknown) => void }> = [];
-  async listNodes(opts: { limit: number; continue?: string }): Promise<ListPage> {
+  async list(opts: { limit: number; continue?: string }): Promise<ListPage> {
     this.lists.push(opts);
     const start = opts.continue ? Number(opts.continue) : 0;
     const page = this.items.slice(start, start + opts.limit);
     const next = start + opts.limit < this.items.length ? String(start + opts.limit) : undefined;
     return { items: page, resourceVersion: `${10 + this.lists.length}`, continue: next };
   }
-  async watchNodes(rv: string, onEvent: (t: string, o: unknown) => void, onDone: (e: unknown) => void) {
+  async watch(rv: string, onEvent: (t: string, o: unknown) => void, onDone: (e: unknown) => void) {
     this.watches.push({ rv, emit: onEvent, end: onDone });
     return { abort: () => undefined };
   }
-  async version() { return 'v1.32.0'; }
 }
 
 function setup() {
   const api = new ScriptedApi();
-  const changes: NodeChange[] = [];
-  const source = new NodeSource(api, log, (c) => changes.push(...c), { pageSize: 2, backoffBaseMs: 1 });
+  const changes: Change<NodeSnapshot>[] = [];
+  const codec = nodeCodec(() => ({ labels: new Set(BASE_LABELS) }));
+  const source = new ListWatch(api, codec, log, (c) => changes.push(...c), { pageSize: 2, backoffBaseMs: 1 });
   const stop = new AbortController();
   return { api, changes, source, stop };
 }
 
-describe('node source', () => {
+describe('list and watch (nodes)', () => {
   it('lists in pages, then watches from the list resourceVersion', async () => {
     const { api, changes, source, stop } = setup();
     api.items = [apiNode('a', '1.1.1.1'), apiNode('b', '2.2.2.2'), apiNode('c', '3.3.3.3')];
     await source.start(stop.signal);
     expect(api.lists.map((l) => l.continue)).toEqual([undefined, '2']);
-    expect([...source.nodes.keys()]).toEqual(['a', 'b', 'c']);
-    expect(changes.map((c) => `${c.type}:${c.name}`)).toEqual(['added:a', 'added:b', 'added:c']);
+    expect([...source.items.keys()]).toEqual(['a', 'b', 'c']);
+    expect(changes.map((c) => `${c.type}:${c.key}`)).toEqual(['added:a', 'added:b', 'added:c']);
     await waitFor(() => api.watches.length === 1 || undefined);
     expect(api.watches[0]?.rv).toBe('12');
     stop.abort();
@@ -66,7 +69,7 @@ describe('node source', () => {
     expect(changes).toEqual([]);
     w.emit('MODIFIED', apiNode('a', '1.1.1.1', ['ToBeDeletedByClusterAutoscaler'], '22'));
     w.emit('DELETED', apiNode('a', '1.1.1.1', [], '23'));
-    expect(changes.map((c) => `${c.type}:${c.name}`)).toEqual(['modified:a', 'deleted:a']);
+    expect(changes.map((c) => `${c.type}:${c.key}`)).toEqual(['modified:a', 'deleted:a']);
     w.end(null); // the server closed the watch: reopen from the last resourceVersion
     await waitFor(() => api.watches[1]);
     expect(api.watches[1]?.rv).toBe('23');
@@ -83,7 +86,7 @@ describe('node source', () => {
     api.items = [apiNode('b', '2.2.2.2', ['DeletionCandidateOfClusterAutoscaler']), apiNode('c', '3.3.3.3')];
     api.watches[0]!.emit('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
     await waitFor(() => api.watches[1]);
-    expect(changes.map((c) => `${c.type}:${c.name}`).sort()).toEqual(['added:c', 'deleted:a', 'modified:b']);
+    expect(changes.map((c) => `${c.type}:${c.key}`).sort()).toEqual(['added:c', 'deleted:a', 'modified:b']);
     expect(source.status().lists).toBe(2);
     stop.abort();
   });

@@ -1,0 +1,35 @@
+/** How Nodes and Services become the snapshots the sources keep. */
+import type { NodeSnapshot, ServiceSnapshot } from '../model/types.js';
+import type { Codec } from './list-watch.js';
+import { nodeName, sameSnapshot, toSnapshot, type SnapshotOptions } from './snapshot.js';
+
+import { ANNOTATION_PREFIX } from '../reconcile/claims.js';
+
+
+const obj = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+export function nodeCodec(opts: () => SnapshotOptions): Codec<NodeSnapshot> {
+  return { key: nodeName, snapshot: (o) => toSnapshot(o, opts()), same: sameSnapshot };
+}
+
+export const serviceCodec: Codec<ServiceSnapshot> = {
+  key(o) {
+    const meta = obj(obj(o).metadata);
+    return typeof meta.name === 'string' && typeof meta.namespace === 'string' ? `${meta.namespace}/${meta.name}` : undefined;
+  },
+  snapshot(o) {
+    const meta = obj(obj(o).metadata);
+    if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return undefined;
+    const annotations: Record<string, string> = {};
+    for (const [k, v] of Object.entries(obj(meta.annotations))) {
+      if (k.startsWith(ANNOTATION_PREFIX) && typeof v === 'string') annotations[k] = v;
+    }
+    return { namespace: meta.namespace, name: meta.name, annotations };
+  },
+  same(a, b) {
+    const ka = Object.keys(a.annotations);
+    return a.namespace === b.namespace && a.name === b.name && ka.length === Object.keys(b.annotations).length &&
+      ka.every((k) => a.annotations[k] === b.annotations[k]);
+  },
+};

@@ -1,0 +1,12 @@
+/** Which zone each hostname belongs to: the longest zone name it ends with (pure). */
+
+export interface Zone { readonly id: string; readonly name: string }
+
+export function zoneFor(hostname: string, zones: readonly Zone[]): Zone | undefined {
+  let best: Zone | undefined;
+  for (const z of zones) {
+    const name = z.name.toLowerCase();
+    if ((hostname === name || hostname.endsWith(`.${name}`)) && (best === undefined || name.length > best.name.length)) best = z;
+  }
+  return best;
+}

@@ -7,7 +7,9 @@ import { KubeSim, makeNode } from '../sim/kube/index.js';
 
 export interface WorldOptions {
   readonly nodes?: number;
+  /** The first zone; `extraZones` adds more (then zones are discovered, not pinned). */
   readonly zone?: string;
+  readonly extraZones?: readonly string[];
   readonly hostnames?: readonly string[];
   readonly token?: string;
   readonly dnsPort?: number;
@@ -35,8 +37,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const token = opts.token ?? 'sim-token-0123456789abcdefghijklmnop';
   const hostnames = opts.hostnames ?? [`app.${zone}`];
   const kube = await KubeSim.start();
+  const extra = opts.extraZones ?? [];
   const cloudflare = await CloudflareSim.start({
-    token, zones: [{ name: zone }], dnsPort: opts.dnsPort ?? 0, maxRecordsPerZone: 1_000_000, rateLimit: false,
+    token, zones: [zone, ...extra].map((name) => ({ name })), dnsPort: opts.dnsPort ?? 0, maxRecordsPerZone: 1_000_000, rateLimit: false,
   });
   for (let i = 1; i <= (opts.nodes ?? 3); i++) {
     kube.createNode(makeNode(`worker-${i}`, { externalIP: simNodeIp(i), internalIP: `10.0.0.${i}` }));
@@ -49,7 +52,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     kube, cloudflare, zoneId, kubeconfigPath, token, hostnames,
     env: {
       CLOUDFLARE_API_TOKEN: token,
-      CLOUDFLARE_ZONE_ID: zoneId,
+      ...(extra.length === 0 ? { CLOUDFLARE_ZONE_ID: zoneId } : {}),
       CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
       K8S_CONFIG_PATH: kubeconfigPath,
       DNS_HOSTNAMES: hostnames.join(','),

@@ -10,7 +10,7 @@ export function isIPv4(s: string): boolean {
 export function canonicalIPv6(input: string): string | null {
   let s = input.toLowerCase();
   if (s.includes('%') || !s.includes(':')) return null;
-  const embedded = /^(.*:)([0-9.]+)$/.exec(s);
+  const embedded = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (embedded) {
     const v4 = embedded[2] ?? '';
     if (!isIPv4(v4)) return null;

@@ -57,10 +57,10 @@ export function claimsOfService(svc: ServiceSnapshot, defaults: HostnameDefaults
   const problems: string[] = [];
   const enabled = flag(a[ANNOTATIONS.enabled], ANNOTATIONS.enabled, problems);
   if (enabled !== true) return problems.length > 0 ? { specs: [], problem: problems.join('; ') } : { specs: [] };
-  const names = [
+  const names = [...new Set([
     ...(a[ANNOTATIONS.hostnames] !== undefined ? hostnameList(a[ANNOTATIONS.hostnames] ?? '', ANNOTATIONS.hostnames, problems) : []),
     ...(a[ANNOTATIONS.hostname] !== undefined ? hostnameList(a[ANNOTATIONS.hostname] ?? '', ANNOTATIONS.hostname, problems) : []),
-  ];
+  ])];
   if (a[ANNOTATIONS.hostname] !== undefined && a[ANNOTATIONS.hostname]?.includes(',')) {
     problems.push(`${ANNOTATIONS.hostname} takes one name; use ${ANNOTATIONS.hostnames} for several`);
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { desiredState } from '../../src/reconcile/desired.js';
 import { plan, type PlanInput } from '../../src/reconcile/plan.js';
 import type { DnsRecord, HostnameSpec, NodeSnapshot } from '../../src/model/types.js';
+import { parseSelector } from '../../src/reconcile/selector.js';
 import { host, node, rec } from '../helpers/snapshots.js';
 
 const CA1 = 'DeletionCandidateOfClusterAutoscaler';
@@ -165,5 +166,60 @@ describe('plan: which records each hostname gets', () => {
     expect(p.deletes).toHaveLength(1);
     expect(p.held).toHaveLength(2);
     expect(p.managedAfter.get('app.example.com')).toBe(2);
+  });
+});
+
+describe('plan: guards, filters and record types', () => {
+  const OWN = 'epictetus:owner=default';
+  const notReady = (name: string, ip: string) => node(name, { ipv4: [ip], ready: 'False', readySince: 0 });
+  const plan4 = (nodes: NodeSnapshot[], fraction: number) => {
+    const current = ['1.0.0.1', '1.0.0.2', '1.0.0.3', '1.0.0.4'].map((ip) => rec('app.example.com', ip, OWN));
+    return run(nodes, current, { maxUnhealthyFraction: fraction });
+  };
+
+  it('holds back health removals of most records at once (a network problem, not four sick nodes)', () => {
+    const nodes = [notReady('n1', '1.0.0.1'), notReady('n2', '1.0.0.2'), notReady('n3', '1.0.0.3'), node('n4', { ipv4: ['1.0.0.4'] })];
+    const p = plan4(nodes, 0.5);
+    expect(p.deletes).toEqual([]);
+    expect(p.held.map((h) => `${h.record.content} ${h.reason} ${h.wouldBe}`)).toEqual([
+      '1.0.0.1 mass-removal-guard not-ready', '1.0.0.2 mass-removal-guard not-ready', '1.0.0.3 mass-removal-guard not-ready',
+    ]);
+  });
+
+  it('lets up to the fraction go, and never guards decisions to retire nodes', () => {
+    const two = [notReady('n1', '1.0.0.1'), notReady('n2', '1.0.0.2'), node('n3', { ipv4: ['1.0.0.3'] }), node('n4', { ipv4: ['1.0.0.4'] })];
+    expect(plan4(two, 0.5).deletes).toHaveLength(2);
+    const retired = [1, 2, 3].map((i) => node(`n${i}`, { ipv4: [`1.0.0.${i}`], taints: [CA1, CA2] })).concat(node('n4', { ipv4: ['1.0.0.4'] }));
+    expect(plan4(retired, 0.5).deletes).toHaveLength(3);
+    expect(plan4(nodes3NotReady(), 1).deletes).toHaveLength(3);
+  });
+
+  function nodes3NotReady() {
+    return [notReady('n1', '1.0.0.1'), notReady('n2', '1.0.0.2'), notReady('n3', '1.0.0.3'), node('n4', { ipv4: ['1.0.0.4'] })];
+  }
+
+  it('gives each hostname only the nodes its filter chooses', () => {
+    const nodes = [
+      node('cp', { ipv4: ['1.1.1.1'], labels: { 'node-role.kubernetes.io/control-plane': '' } }),
+      node('edge', { ipv4: ['2.2.2.2'], labels: { pool: 'edge' } }),
+    ];
+    const hosts = [
+      host('admin.example.com', { controlPlaneOnly: true }),
+      host('web.example.com', { nodeSelector: parseSelector('pool=edge') }),
+      host('all.example.com'),
+    ];
+    const current = [rec('admin.example.com', '2.2.2.2', OWN)];
+    const p = run(nodes, current, { hosts });
+    expect(p.creates.map((c) => `${c.name} ${c.content}`)).toEqual([
+      'admin.example.com 1.1.1.1', 'web.example.com 2.2.2.2', 'all.example.com 1.1.1.1', 'all.example.com 2.2.2.2',
+    ]);
+    expect(p.deletes.map((d) => `${d.record.name} ${d.record.content} ${d.reason}`)).toEqual(['admin.example.com 2.2.2.2 not-selected']);
+  });
+
+  it('publishes AAAA records for IPv6 addresses, in canonical form', () => {
+    const desired = desiredState([node('n1', { ipv4: ['1.1.1.1'], ipv6: ['2001:db8::1'] })], [host('app.example.com')], ['A', 'AAAA']);
+    const p = plan({ desired, current: [rec('app.example.com', '2001:0DB8:0:0::1', OWN)], owner: 'default', minRecordsPerHostname: 1, commentMaxLength: 100 });
+    expect(p.creates.map((c) => `${c.type} ${c.content}`)).toEqual(['A 1.1.1.1']);
+    expect(p.deletes).toEqual([]);
   });
 });

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { BASE_LABELS, sameSnapshot, toSnapshot } from '../../src/kube/snapshot.js';
+import { makeNode } from '../../src/sim/kube/index.js';
+
+const opts = { labels: new Set([...BASE_LABELS, 'pool']), externalIpKey: 'example.com/public-ip' };
+
+describe('node snapshots', () => {
+  it('keep only what a rule reads, from a realistic 16 KB node', () => {
+    const n = makeNode('big', { externalIP: '203.0.113.5', externalIPv6: '2001:DB8::5', realistic: true, labels: { pool: 'edge' },
+      taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] });
+    expect(JSON.stringify(n).length).toBeGreaterThan(15_000);
+    const s = toSnapshot(n, opts);
+    expect(s).toMatchObject({ name: 'big', ipv4: ['203.0.113.5'], ipv6: ['2001:db8::5'], ready: 'True', labels: { pool: 'edge' },
+      taints: { ToBeDeletedByClusterAutoscaler: '1700000000' } });
+    expect(JSON.stringify(s).length).toBeLessThan(400);
+  });
+
+  it.each([
+    ['flannel annotation', { annotations: { 'flannel.alpha.coreos.com/public-ip': '198.51.100.9' } }, ['198.51.100.9'], undefined],
+    ['the configured label', { labels: { 'example.com/public-ip': '198.51.100.10' } }, ['198.51.100.10'], undefined],
+    ['the configured annotation', { annotations: { 'example.com/public-ip': '198.51.100.11' } }, ['198.51.100.11'], undefined],
+    ['a private address, rejected', { annotations: { 'flannel.alpha.coreos.com/public-ip': '10.1.2.3' } }, [], 'non-public range 10.0.0.0/8'],
+    ['a CGNAT address, rejected', { labels: { 'example.com/public-ip': '100.64.1.1' } }, [], 'non-public range 100.64.0.0/10'],
+    ['garbage, rejected', { annotations: { 'flannel.alpha.coreos.com/public-ip': 'not-an-ip' } }, [], 'is not an IP address'],
+  ])('fall back to %s when there is no ExternalIP', (_w, meta, ipv4, problem) => {
+    const n = makeNode('n', { internalIP: '10.0.0.1', ...meta }) as { status: { addresses: Array<{ type: string }> } };
+    n.status.addresses = n.status.addresses.filter((a) => a.type !== 'ExternalIP');
+    const s = toSnapshot(n, opts);
+    expect(s?.ipv4).toEqual(ipv4);
+    if (problem) expect(s?.addressProblem).toContain(problem);
+    else expect(s?.addressProblem).toBeUndefined();
+  });
+
+  it('see heartbeats as no change, and taints, readiness and labels that matter as changes', () => {
+    const base = makeNode('n', { externalIP: '203.0.113.5' }) as Record<string, unknown>;
+    const a = toSnapshot(base, opts)!;
+    const heartbeat = structuredClone(base) as { status: { conditions: Array<{ lastHeartbeatTime: string }> }; metadata: { labels: Record<string, string>; resourceVersion?: string } };
+    for (const c of heartbeat.status.conditions) c.lastHeartbeatTime = '2030-01-01T00:00:00Z';
+    heartbeat.metadata.labels['irrelevant'] = 'x';
+    expect(sameSnapshot(a, toSnapshot(heartbeat, opts)!)).toBe(true);
+    const labelled = structuredClone(heartbeat);
+    labelled.metadata.labels['pool'] = 'edge';
+    expect(sameSnapshot(a, toSnapshot(labelled, opts)!)).toBe(false);
+  });
+
+  it('ignore objects without a name', () => {
+    expect(toSnapshot({ kind: 'Node', metadata: {} }, opts)).toBeUndefined();
+    expect(toSnapshot(null, opts)).toBeUndefined();
+  });
+});

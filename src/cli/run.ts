@@ -1,19 +1,55 @@
 /** `epictetus run`: config -> logger -> clients -> controller -> server, until SIGTERM/SIGINT. */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { createCloudflareProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
 import { ApiHealth, startApiChecks } from '../controller/api-checks.js';
 import { Controller } from '../controller/controller.js';
-import { createKubeApi, loadKubeConfig, type KubeApi } from '../kube/api.js';
+import { RemovalTracker } from '../controller/removals.js';
+import { createKubeApi, loadKubeConfig } from '../kube/api.js';
 import { nodeCodec, serviceCodec } from '../kube/codecs.js';
+import { EventRecorder, eventSink } from '../kube/events.js';
+import { LeaderElector } from '../kube/leader.js';
+import { createLeaseApi } from '../kube/lease-api.js';
 import { ListWatch } from '../kube/list-watch.js';
 import { BASE_LABELS } from '../kube/snapshot.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
 import type { NodeSnapshot, ServiceSnapshot } from '../model/types.js';
 import { resolveHostnames } from '../reconcile/claims.js';
+import type { Plan } from '../reconcile/plan.js';
 import { selectorKeys } from '../reconcile/selector.js';
-import { createLogger } from '../log/logger.js';
-import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
+import { Metrics } from '../server/metrics.js';
 import { buildHandler, listen } from '../server/server.js';
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function podNamespace(): string {
+  return existsSync(SA_NAMESPACE_FILE) ? readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() : 'default';
+}
+
+/** Events on the Nodes whose records a committed plan removed or added. */
+function recordNodeEvents(p: Plan, events: EventRecorder, nodes: ReadonlyMap<string, NodeSnapshot>): void {
+  const byNode = new Map<string, { removed: string[]; added: string[]; reasons: Set<string> }>();
+  const entry = (n: string) => byNode.get(n) ?? byNode.set(n, { removed: [], added: [], reasons: new Set() }).get(n)!;
+  for (const d of p.deletes) {
+    if (d.node === null || d.reason === 'node-deleted' || d.reason === 'duplicate') continue;
+    entry(d.node).removed.push(`${d.record.name} ${d.record.type} ${d.record.content}`);
+    entry(d.node).reasons.add(d.reason);
+  }
+  for (const c of p.creates) if (c.node !== null) entry(c.node).added.push(`${c.name} ${c.type} ${c.content}`);
+  for (const [name, e] of byNode) {
+    const target = { kind: 'Node' as const, name, uid: nodes.get(name)?.uid };
+    if (e.removed.length > 0) {
+      events.record(target, { type: 'Normal', reason: 'DNSRecordsRemoved', action: 'RemoveDNSRecords', note: `Removed ${e.removed.join(', ')} (${[...e.reasons].join(', ')})` });
+    }
+    if (e.added.length > 0) {
+      events.record(target, { type: 'Normal', reason: 'DNSRecordsAdded', action: 'AddDNSRecords', note: `Added ${e.added.join(', ')}` });
+    }
+  }
+}
 
 export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: AbortSignal): Promise<number> {
   let config: Config;
@@ -24,28 +60,32 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     return 2;
   }
   const log = createLogger({ level: config.log.level, format: config.log.format, secrets: () => [config.cloudflare.apiToken] });
+  const leaderElection = config.leaderElection ?? config.kubeconfigPath === '';
+  const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   log.info({
     hostnames: config.hostnames.map((h) => h.name), zones: config.cloudflare.zoneIds.length > 0 ? config.cloudflare.zoneIds : '(discover)',
     services: config.watchServices, recordTypes: config.recordTypes, owner: config.ownerId,
-    syncIntervalS: config.syncIntervalMs / 1000, floor: config.minRecordsPerHostname,
+    syncIntervalS: config.syncIntervalMs / 1000, floor: config.minRecordsPerHostname, leaderElection, identity, dryRun: config.dryRun,
     kubeconfig: config.kubeconfigPath || '(in-cluster)', cloudflare: config.cloudflare.baseUrl,
   }, 'starting epictetus');
-
-  let kubeApi: KubeApi;
-  try {
-    kubeApi = createKubeApi(loadKubeConfig(config.kubeconfigPath));
-  } catch (err) {
+  return run(config, log, leaderElection, identity, signal).catch((err: unknown) => {
     log.error({ code: errorCode(err) }, errorMessage(err));
-    return 1;
-  }
-  const apiHealth = new ApiHealth();
-  const provider = createCloudflareProvider({
-    apiToken: () => config.cloudflare.apiToken,
-    baseUrl: config.cloudflare.baseUrl,
-    retry: { maxRetries: config.retry.maxRetries, baseDelayMs: config.retry.baseDelayMs },
-    onRetry: (err, attempt, delayMs) => log.warn({ code: err.code, err: err.message, attempt, delayMs }, 'Cloudflare call failed; retrying'),
-    onCall: (ok) => { if (ok) apiHealth.answered('cloudflare'); },
+    return err instanceof EpictetusError ? 1 : 70;
   });
+}
+
+async function run(config: Config, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
+  const kc = loadKubeConfig(config.kubeconfigPath);
+  const kubeApi = createKubeApi(kc);
+  const apiHealth = new ApiHealth();
+  const elector = leaderElection
+    ? new LeaderElector(createLeaseApi(kc), { namespace: config.lease.namespace || podNamespace(), name: config.lease.name, identity }, log.child({ component: 'leader' }), {
+      onStartedLeading: () => controller.request('became-leader', true, 0),
+      onStoppedLeading: () => undefined,
+    })
+    : undefined;
+  const isLeader = () => elector?.isLeader() ?? true;
+  const events = config.recordEvents ? new EventRecorder(eventSink(kc), log.child({ component: 'events' }), { instance: identity }) : undefined;
 
   // Node snapshots keep only the labels some rule reads: the base ones, NODE_SELECTOR's and
   // every annotated Service's selector's. When Services bring new keys, the nodes are re-listed.
@@ -61,6 +101,7 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     nodeCodec(() => ({ labels: labelsOfInterest, externalIpKey: config.externalIpLabel || undefined })),
     log.child({ component: 'node-watch' }), (changes) => {
       apiHealth.answered('kubernetes');
+      for (const c of changes) removals.nodeChanged(c);
       controller.onNodeChanges(changes);
     });
   const services: ListWatch<ServiceSnapshot> | undefined = config.watchServices
@@ -70,36 +111,71 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
       controller.onServiceChanges(changes);
     })
     : undefined;
+  const watches = () => ({ nodes: nodes.status(), ...(services ? { services: services.status() } : {}) });
+
+  const metrics = new Metrics({ controller: () => controller.status(), watches, isLeader });
+  const removals = new RemovalTracker(config.policy, {
+    reaction: (_node, ms) => metrics.reactionLatency.observe(ms / 1000),
+    leadTime: (node, ms, ttl) => {
+      metrics.removalLeadTime.observe(ms / 1000);
+      if (ms < ttl * 1000) {
+        log.warn({ node, leadTimeS: Math.round(ms / 1000), ttlS: ttl },
+          `node ${node} was deleted ${Math.round(ms / 1000)} s after its DNS records were removed, less than their TTL (${ttl} s): resolvers may still have sent clients to it`);
+      }
+    },
+  });
+  const provider = createCloudflareProvider({
+    apiToken: () => config.cloudflare.apiToken,
+    baseUrl: config.cloudflare.baseUrl,
+    retry: { maxRetries: config.retry.maxRetries, baseDelayMs: config.retry.baseDelayMs },
+    onRetry: (err, attempt, delayMs) => {
+      metrics.retries.inc({ api: 'cloudflare', code: err.code });
+      if (err.status === 429) metrics.rateLimitWaits.inc(delayMs / 1000);
+      log.warn({ code: err.code, err: err.message, attempt, delayMs }, 'Cloudflare call failed; retrying');
+    },
+    onCall: ({ method, status }) => {
+      metrics.cloudflareRequests.inc({ method, status: String(status) });
+      if (status > 0 && status < 500) apiHealth.answered('cloudflare');
+    },
+  });
   const controller = new Controller({
     zoneIds: config.cloudflare.zoneIds, rediscoverZones: config.cloudflare.discoverZones, ownerId: config.ownerId,
     minRecordsPerHostname: config.minRecordsPerHostname, maxUnhealthyFraction: config.maxUnhealthyFraction,
-    policy: config.policy, recordTypes: config.recordTypes,
+    policy: config.policy, recordTypes: config.recordTypes, dryRun: config.dryRun,
     syncIntervalMs: config.syncIntervalMs, retryBaseDelayMs: config.retry.baseDelayMs,
-  }, { provider, nodes: () => nodes.items.values(), hostnames: resolve, log });
+  }, {
+    provider, nodes: () => nodes.items.values(), hostnames: resolve, log, canWrite: isLeader,
+    hooks: {
+      reconciled: (result) => metrics.reconciles.inc({ result }),
+      applied: (p, at) => {
+        removals.recordsRemoved(p.deletes, at);
+        if (events) recordNodeEvents(p, events, nodes.items);
+      },
+      serviceProblem: (p) => {
+        const [namespace, name] = p.service.split('/');
+        const svc = services?.items.get(p.service);
+        events?.record({ kind: 'Service', namespace, name: name ?? p.service, uid: svc?.uid },
+          { type: 'Warning', reason: 'InvalidDNSAnnotations', action: 'DisableDNS', note: `DNS disabled for this Service: ${p.problem}` });
+      },
+    },
+  });
 
   let server: Server | undefined;
   if (config.health.enabled) {
     const handler = buildHandler({
-      controller: () => controller.status(), watches: () => ({ nodes: nodes.status(), ...(services ? { services: services.status() } : {}) }), apis: () => apiHealth.snapshot(),
+      controller: () => controller.status(), watches, apis: () => apiHealth.snapshot(), metrics: metrics.registry,
+      leadership: () => ({ enabled: elector !== undefined, role: isLeader() ? 'leader' : 'follower', leader: elector ? elector.leader() ?? null : identity, identity }),
       livenessTimeoutMs: config.health.livenessTimeoutMs, syncIntervalMs: config.syncIntervalMs,
     });
-    try {
-      const l = await listen(handler, config.health.port);
-      server = l.server;
-      log.info({ port: l.port }, `health server listening on port ${l.port}`);
-    } catch (err) {
-      log.error({ err: errorMessage(err), port: config.health.port }, 'cannot start the health server');
-      return 1;
-    }
+    const l = await listen(handler, config.health.port);
+    server = l.server;
+    log.info({ port: l.port }, `health server listening on port ${l.port}`);
   }
 
   const stopChecks = startApiChecks({
-    kubeVersion: () => kubeApi.version(),
-    cloudflareVerify: () => provider.verifyToken(),
-    health: apiHealth,
-    intervalMs: config.health.checkIntervalMs,
+    kubeVersion: () => kubeApi.version(), cloudflareVerify: () => provider.verifyToken(),
+    health: apiHealth, intervalMs: config.health.checkIntervalMs,
   });
-
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
   try {
@@ -107,20 +183,20 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     await Promise.all([services?.start(stop.signal), nodes.start(stop.signal)]);
     watchLabelsOf(resolve().hostnames);
     log.info({ nodes: nodes.items.size, services: services?.items.size ?? null }, 'initial lists done; starting the control loop');
+    void elector?.run(stop.signal);
     controller.start();
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();
       else stop.signal.addEventListener('abort', () => resolve(), { once: true });
     });
   } catch (err) {
-    if (!stop.signal.aborted) {
-      log.error({ code: errorCode(err) }, errorMessage(err));
-      return err instanceof EpictetusError ? 1 : 70;
-    }
+    if (!stop.signal.aborted) throw err;
   } finally {
     log.info('shutting down: stopping watches and waiting for an in-flight batch');
+    stop.abort();
     stopChecks();
     await controller.stop();
+    await elector?.release();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     server?.closeAllConnections();
   }

@@ -33,8 +33,8 @@ export interface ProviderOptions {
   readonly timeoutMs?: number;
   readonly batchLimit?: number;
   readonly onRetry?: (err: EpictetusError, attempt: number, delayMs: number) => void;
-  /** Told the outcome of every call, to know the API answers without asking it more. */
-  readonly onCall?: (ok: boolean) => void;
+  /** Told the outcome of every HTTP call (status 0: no answer), to count them and to know the API answers. */
+  readonly onCall?: (call: { method: 'GET' | 'POST'; status: number }) => void;
 }
 
 interface SdkRecord {
@@ -92,13 +92,15 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
   };
   const call = <T>(what: string, fn: (c: Cloudflare) => Promise<T>, signal?: AbortSignal): Promise<T> =>
     withRetry(async () => {
+      const method = what === 'batch' ? 'POST' : 'GET';
       try {
         const out = await fn(sdk());
-        opts.onCall?.(true);
+        opts.onCall?.({ method, status: 200 });
         return out;
       } catch (err) {
-        opts.onCall?.(false);
-        throw mapCloudflareError(err, what);
+        const mapped = mapCloudflareError(err, what);
+        opts.onCall?.({ method, status: mapped.status ?? 0 });
+        throw mapped;
       }
     }, opts.retry, { ...(signal ? { signal } : {}), ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
 

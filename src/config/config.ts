@@ -24,6 +24,11 @@ export interface Config {
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'console' | 'json' };
   readonly health: { readonly enabled: boolean; readonly port: number; readonly checkIntervalMs: number; readonly livenessTimeoutMs: number };
   readonly kubeconfigPath: string;
+  /** undefined: decide from where it runs (on in a cluster). */
+  readonly leaderElection: boolean | undefined;
+  readonly lease: { readonly namespace: string; readonly name: string };
+  readonly recordEvents: boolean;
+  readonly dryRun: boolean;
   readonly retry: { readonly maxRetries: number; readonly baseDelayMs: number };
 }
 
@@ -92,6 +97,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     log: Object.freeze({ level, format: v.LOG_FORMAT }),
     health: Object.freeze({ enabled: v.ENABLE_HEALTH_SERVER, port: v.HEALTH_PORT, checkIntervalMs: v.HEALTH_CHECK_INTERVAL * 1000, livenessTimeoutMs: v.LIVENESS_TIMEOUT * 1000 }),
     kubeconfigPath: v.K8S_CONFIG_PATH.trim(),
+    leaderElection: v.LEADER_ELECTION === '' ? undefined : v.LEADER_ELECTION,
+    lease: Object.freeze({ namespace: v.LEASE_NAMESPACE, name: v.LEASE_NAME }),
+    recordEvents: v.RECORD_EVENTS,
+    dryRun: v.DRY_RUN,
     retry: Object.freeze({ maxRetries: v.MAX_RETRIES, baseDelayMs: Math.round(v.RETRY_DELAY * 1000) }),
   });
 }

@@ -8,10 +8,11 @@ import type { Logger } from '../log/logger.js';
 import { errorCode, errorMessage, EpictetusError } from '../model/errors.js';
 import type { DnsRecord, HostnameSpec, NodeSnapshot, RecordType } from '../model/types.js';
 import type { ClaimConflict, ServiceProblem } from '../reconcile/claims.js';
-import { desiredState, type Desired } from '../reconcile/desired.js';
-import { plan, type Plan } from '../reconcile/plan.js';
+import { desiredState } from '../reconcile/desired.js';
+import type { Plan } from '../reconcile/plan.js';
+import { changeCount, planZones } from '../reconcile/plan-zones.js';
 import type { NodePolicy } from '../reconcile/policy.js';
-import { zoneFor, type Zone } from '../reconcile/zones.js';
+import type { Zone } from '../reconcile/zones.js';
 import { backoffDelay } from '../util/retry.js';
 import type { Change } from '../kube/list-watch.js';
 import type { ChangeLogEntry, ControllerStatus } from './status.js';
@@ -33,6 +34,16 @@ export interface ControllerOptions {
   readonly debounceMs?: number;
   /** How long SIGTERM waits for an in-flight reconcile. */
   readonly shutdownGraceMs?: number;
+  /** Plan and log, but never write. */
+  readonly dryRun?: boolean;
+}
+
+/** What the shell wants to hear about: metrics, Events, removal timing. */
+export interface ControllerHooks {
+  reconciled?(result: 'changed' | 'noop' | 'failed' | 'skipped'): void;
+  /** One zone's changes are committed. */
+  applied?(changes: Plan, at: number): void;
+  serviceProblem?(problem: ServiceProblem): void;
 }
 
 export interface ControllerDeps {
@@ -41,6 +52,9 @@ export interface ControllerDeps {
   /** The hostnames claimed right now (DNS_HOSTNAMES and Services), with any claim problems. */
   readonly hostnames: () => ResolvedHostnames;
   readonly log: Logger;
+  /** False while another replica leads: then nothing is read from or written to Cloudflare. */
+  readonly canWrite?: () => boolean;
+  readonly hooks?: ControllerHooks;
 }
 
 export interface ResolvedHostnames {
@@ -77,7 +91,7 @@ export class Controller {
   private lastReconcile: string | undefined;
   private consecutiveFailures = 0;
   private lastError: ControllerStatus['lastError'];
-  private readonly counts = { ok: 0, failed: 0, noop: 0 };
+  private readonly counts = { ok: 0, failed: 0, noop: 0, skipped: 0 };
   private busySince: number | undefined;
   private lastProgressAt = Date.now();
 
@@ -207,27 +221,20 @@ export class Controller {
     return { zones: this.zones, cache };
   }
 
-  /** Splits the claimed hostnames by zone; those in no zone are reported and skipped. */
-  private byZone(desired: Desired, zones: readonly Zone[]): Map<string, Desired> {
-    const out = new Map<string, Desired>(zones.map((z) => [z.id, { ...desired, hostnames: [] }]));
-    const status: Array<ControllerStatus['hostnames'][number]> = [];
-    for (const h of desired.hostnames) {
-      const zone = zoneFor(h.name, zones);
-      status.push({ name: h.name, source: h.source, zone: zone?.name ?? null, ttl: h.ttl, proxied: h.proxied });
-      if (zone === undefined) {
-        this.once(`nozone ${h.name}`, () => this.deps.log.warn({ hostname: h.name, source: h.source, zones: zones.map((z) => z.name) },
-          `hostname ${h.name} fits no Cloudflare zone this token can manage; skipping it`));
-        continue;
-      }
-      const d = out.get(zone.id);
-      if (d) out.set(zone.id, { ...d, hostnames: [...d.hostnames, h] });
-    }
-    this.lastHostnames = status;
-    return out;
+  private canWrite(): boolean {
+    return this.deps.canWrite?.() ?? true;
   }
 
   private async reconcile(refresh: boolean, reasons: string[]): Promise<void> {
-    const { log } = this.deps;
+    const { log, hooks } = this.deps;
+    if (!this.canWrite()) {
+      // A follower keeps its Kubernetes caches warm and leaves Cloudflare alone; on takeover it re-reads.
+      this.cache = undefined;
+      this.counts.skipped++;
+      hooks?.reconciled?.('skipped');
+      this.scheduleFullSync();
+      return;
+    }
     this.busySince = Date.now();
     const full = refresh || this.cache === undefined;
     try {
@@ -237,32 +244,49 @@ export class Controller {
       const now = Date.now();
       const desired = desiredState(this.deps.nodes(), claims.hostnames, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
       this.lastVerdicts = desired.verdicts;
+      const planned = planZones({
+        desired, zones, records: cache, owner: this.opts.ownerId,
+        minRecordsPerHostname: this.opts.minRecordsPerHostname,
+        maxUnhealthyFraction: this.opts.maxUnhealthyFraction ?? 1,
+        commentMaxLength: this.opts.commentMaxLength ?? 100,
+        formerNodes: this.formerNodeMap(),
+      });
+      this.lastHostnames = planned.hostnames;
+      for (const h of planned.hostnames) {
+        if (h.zone !== null) continue;
+        this.once(`nozone ${h.name}`, () => this.deps.log.warn({ hostname: h.name, source: h.source, zones: zones.map((z) => z.name) },
+          `hostname ${h.name} fits no Cloudflare zone this token can manage; skipping it`));
+      }
       const plans: Plan[] = [];
       let calls = 0;
-      for (const [zoneId, zoneDesired] of this.byZone(desired, zones)) {
-        const p = plan({
-          desired: zoneDesired, current: cache.get(zoneId) ?? [], owner: this.opts.ownerId,
-          minRecordsPerHostname: this.opts.minRecordsPerHostname,
-          maxUnhealthyFraction: this.opts.maxUnhealthyFraction ?? 1,
-          commentMaxLength: this.opts.commentMaxLength ?? 100,
-          formerNodes: this.formerNodeMap(),
-        });
+      for (const { zone, plan: p } of planned.zones) {
         this.report(p);
-        if (p.creates.length + p.updates.length + p.deletes.length > 0) {
-          const result = await this.deps.provider.apply(zoneId, p);
-          calls += result.calls;
-          this.applyToCache(zoneId, result.created, result.updated, result.deletedIds);
-          this.logChanges(p);
-        }
         plans.push(p);
+        if (changeCount(p) === 0) continue;
+        if (this.opts.dryRun) {
+          this.logChanges(p, true);
+          continue;
+        }
+        if (!this.canWrite()) {
+          log.warn('lost the leadership during a reconcile: stopping before the next batch');
+          this.cache = undefined;
+          break;
+        }
+        const result = await this.deps.provider.apply(zone.id, p);
+        calls += result.calls;
+        this.applyToCache(zone.id, result.created, result.updated, result.deletedIds);
+        this.logChanges(p, false);
+        hooks?.applied?.(p, Date.now());
       }
       this.lastPlans = plans;
       const sum = (f: (p: Plan) => number) => plans.reduce((n, p) => n + f(p), 0);
       if (calls > 0) {
         log.info({ creates: sum((p) => p.creates.length), updates: sum((p) => p.updates.length), deletes: sum((p) => p.deletes.length), batchCalls: calls, trigger: reasons.join(',') }, 'reconciled');
         this.counts.ok++;
+        hooks?.reconciled?.('changed');
       } else {
         this.counts.noop++;
+        hooks?.reconciled?.('noop');
         log.debug({ trigger: reasons.join(','), full }, 'reconciled: no changes');
       }
       this.scheduleRecheck(desired.recheckAt, now);
@@ -276,6 +300,7 @@ export class Controller {
     } catch (err) {
       this.cache = undefined; // a failed batch changes nothing, but re-read rather than guess
       this.counts.failed++;
+      hooks?.reconciled?.('failed');
       this.consecutiveFailures++;
       this.lastError = { at: new Date().toISOString(), code: errorCode(err), message: errorMessage(err) };
       const retryAfter = err instanceof EpictetusError ? err.retryAfterMs : undefined;
@@ -309,8 +334,10 @@ export class Controller {
         `hostname ${c.hostname} is claimed with different settings (${c.difference}): using ${c.kept}, ignoring ${c.ignored}`));
     }
     for (const p of claims.problems) {
-      this.once(`problem ${p.service} ${p.problem}`, () => this.deps.log.warn({ service: p.service, problem: p.problem },
-        `DNS disabled for service ${p.service}: ${p.problem}`));
+      this.once(`problem ${p.service} ${p.problem}`, () => {
+        this.deps.log.warn({ service: p.service, problem: p.problem }, `DNS disabled for service ${p.service}: ${p.problem}`);
+        this.deps.hooks?.serviceProblem?.(p);
+      });
     }
   }
 
@@ -326,19 +353,17 @@ export class Controller {
     this.recentChanges.length = Math.min(this.recentChanges.length, RECENT_CHANGES);
   }
 
-  private logChanges(p: Plan): void {
-    const { log } = this.deps;
-    for (const c of p.creates) {
-      log.info({ action: 'create', hostname: c.name, type: c.type, ip: c.content, node: c.node, reason: c.reason }, `DNS record created: ${c.name} ${c.type} ${c.content}`);
-      this.remember({ action: 'create', hostname: c.name, type: c.type, ip: c.content, node: c.node, reason: c.reason });
-    }
-    for (const u of p.updates) {
-      log.info({ action: 'update', hostname: u.record.name, type: u.record.type, ip: u.record.content, node: u.node, reason: u.reason }, `DNS record updated: ${u.record.name} ${u.record.type} ${u.record.content}`);
-      this.remember({ action: 'update', hostname: u.record.name, type: u.record.type, ip: u.record.content, node: u.node, reason: u.reason });
-    }
-    for (const d of p.deletes) {
-      log.info({ action: 'delete', hostname: d.record.name, type: d.record.type, ip: d.record.content, node: d.node, reason: d.reason }, `DNS record deleted: ${d.record.name} ${d.record.type} ${d.record.content}`);
-      this.remember({ action: 'delete', hostname: d.record.name, type: d.record.type, ip: d.record.content, node: d.node, reason: d.reason });
+  private logChanges(p: Plan, dry: boolean): void {
+    const entries: Array<Omit<ChangeLogEntry, 'at'>> = [
+      ...p.creates.map((c) => ({ action: 'create' as const, hostname: c.name, type: c.type, ip: c.content, node: c.node, reason: c.reason })),
+      ...p.updates.map((u) => ({ action: 'update' as const, hostname: u.record.name, type: u.record.type, ip: u.record.content, node: u.node, reason: u.reason })),
+      ...p.deletes.map((d) => ({ action: 'delete' as const, hostname: d.record.name, type: d.record.type, ip: d.record.content, node: d.node, reason: d.reason })),
+    ];
+    const verb = { create: 'created', update: 'updated', delete: 'deleted' } as const;
+    for (const e of entries) {
+      const text = dry ? `DRY RUN: would have ${verb[e.action]}` : `DNS record ${verb[e.action]}:`;
+      this.deps.log.info({ ...e, ...(dry ? { dryRun: true } : {}) }, `${text} ${e.hostname} ${e.type} ${e.ip}`);
+      this.remember({ ...e, ...(dry ? { reason: `dry-run: ${e.reason}` } : {}) });
     }
   }
 

@@ -1,6 +1,7 @@
 /** What the controller reports about itself: the model behind /health and the probes. */
 import type { ForeignRecord } from '../reconcile/plan.js';
 import type { Hold } from '../reconcile/safety.js';
+import type { HostnameStatus } from '../reconcile/plan-zones.js';
 import type { ClaimConflict, ServiceProblem } from '../reconcile/claims.js';
 import type { NodeVerdict } from '../reconcile/policy.js';
 
@@ -27,9 +28,9 @@ export interface ControllerStatus {
   readonly lastReconcile: string | undefined;
   readonly consecutiveFailures: number;
   readonly lastError: { readonly at: string; readonly code: string; readonly message: string } | undefined;
-  readonly reconciles: { readonly ok: number; readonly failed: number; readonly noop: number };
+  readonly reconciles: { readonly ok: number; readonly failed: number; readonly noop: number; readonly skipped: number };
   readonly verdicts: readonly NodeVerdict[];
-  readonly hostnames: ReadonlyArray<{ readonly name: string; readonly source: string; readonly zone: string | null; readonly ttl: number; readonly proxied: boolean }>;
+  readonly hostnames: readonly HostnameStatus[];
   readonly conflicts: readonly ClaimConflict[];
   readonly serviceProblems: readonly ServiceProblem[];
   readonly managedRecords: Readonly<Record<string, number>>;

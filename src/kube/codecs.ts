@@ -25,11 +25,11 @@ export const serviceCodec: Codec<ServiceSnapshot> = {
     for (const [k, v] of Object.entries(obj(meta.annotations))) {
       if (k.startsWith(ANNOTATION_PREFIX) && typeof v === 'string') annotations[k] = v;
     }
-    return { namespace: meta.namespace, name: meta.name, annotations };
+    return { namespace: meta.namespace, name: meta.name, uid: typeof meta.uid === 'string' ? meta.uid : undefined, annotations };
   },
   same(a, b) {
     const ka = Object.keys(a.annotations);
-    return a.namespace === b.namespace && a.name === b.name && ka.length === Object.keys(b.annotations).length &&
+    return a.namespace === b.namespace && a.name === b.name && a.uid === b.uid && ka.length === Object.keys(b.annotations).length &&
       ka.every((k) => a.annotations[k] === b.annotations[k]);
   },
 };

@@ -89,6 +89,7 @@ export function toSnapshot(node: unknown, opts: SnapshotOptions): NodeSnapshot |
   }
   return {
     name,
+    uid: str(obj(o.metadata).uid),
     ipv4: uniqueSorted(ips.filter((i) => i.family === 4).map((i) => i.ip)),
     ipv6: uniqueSorted(ips.filter((i) => i.family === 6).map((i) => i.ip)),
     taints, ready, readySince: timeOf(readyCond.lastTransitionTime), addressProblem: problem,
@@ -104,7 +105,7 @@ const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 /** True when nothing any rule looks at differs (heartbeats change nothing here). */
 export function sameSnapshot(a: NodeSnapshot, b: NodeSnapshot): boolean {
   const eq = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return a.name === b.name && eq(a.ipv4, b.ipv4) && eq(a.ipv6, b.ipv6) && sameRecord(a.taints, b.taints) &&
+  return a.name === b.name && a.uid === b.uid && eq(a.ipv4, b.ipv4) && eq(a.ipv6, b.ipv6) && sameRecord(a.taints, b.taints) &&
     a.ready === b.ready && a.readySince === b.readySince && a.addressProblem === b.addressProblem &&
     a.unschedulable === b.unschedulable && sameRecord(a.labels, b.labels);
 }

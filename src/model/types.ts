@@ -18,6 +18,8 @@ export type ReadyStatus = 'True' | 'False' | 'Unknown';
 /** What the controller keeps of a Node: never the whole object. */
 export interface NodeSnapshot {
   readonly name: string;
+  /** metadata.uid: Events about the node refer to it. */
+  readonly uid: string | undefined;
   readonly ipv4: readonly string[];
   readonly ipv6: readonly string[];
   /** Taint key -> value ('' when none); effects matter to no rule. */
@@ -36,6 +38,7 @@ export interface NodeSnapshot {
 export interface ServiceSnapshot {
   readonly namespace: string;
   readonly name: string;
+  readonly uid: string | undefined;
   readonly annotations: Readonly<Record<string, string>>;
 }
 

@@ -6,15 +6,32 @@ export interface HealthView {
   readonly controller: () => ControllerStatus;
   readonly watches: () => Record<string, SourceStatus>;
   readonly apis: () => Record<'kubernetes' | 'cloudflare', ApiCheck>;
+  readonly leadership: () => Leadership;
   readonly livenessTimeoutMs: number;
   readonly syncIntervalMs: number;
   readonly now?: () => number;
 }
 
+export interface Leadership {
+  readonly enabled: boolean;
+  readonly role: 'leader' | 'follower';
+  readonly leader: string | null;
+  readonly identity: string;
+}
+
 export interface ProbeResult { readonly ok: boolean; readonly body: Record<string, unknown> }
 
-/** Ready once the first full sync succeeded, and not while syncs keep failing. */
-export function readiness(s: ControllerStatus): ProbeResult {
+/**
+ * A leader is ready once its first full sync succeeded, and not while syncs keep failing; a
+ * follower is ready once its watches are synced, so it can take over at once.
+ */
+export function readiness(s: ControllerStatus, v?: Pick<HealthView, 'leadership' | 'watches'>): ProbeResult {
+  if (v && v.leadership().role === 'follower') {
+    const unsynced = Object.entries(v.watches()).filter(([, w]) => !w.synced).map(([k]) => k);
+    return unsynced.length === 0
+      ? { ok: true, body: { status: 'ready', role: 'follower' } }
+      : { ok: false, body: { status: 'starting', reason: `waiting for the first list of ${unsynced.join(', ')}` } };
+  }
   if (!s.synced) return { ok: false, body: { status: 'starting', reason: 'first full sync has not succeeded yet' } };
   if (s.consecutiveFailures >= 3) {
     return { ok: false, body: { status: 'failing', reason: `${s.consecutiveFailures} reconciles failed in a row`, lastError: s.lastError } };
@@ -39,7 +56,7 @@ const heldView = (h: ControllerStatus['held'][number]) =>
 
 export function healthReport(v: HealthView): ProbeResult {
   const s = v.controller();
-  const ready = readiness(s);
+  const ready = readiness(s, v);
   const live = liveness(s, v);
   const excluded = s.verdicts.filter((n) => !n.eligible);
   const apis = v.apis();
@@ -49,6 +66,7 @@ export function healthReport(v: HealthView): ProbeResult {
     ok: live.ok,
     body: {
       status,
+      leadership: v.leadership(),
       startedAt: s.startedAt,
       lastSuccessfulSync: s.lastSuccessfulSync ?? null,
       lastReconcile: s.lastReconcile ?? null,

@@ -1,30 +1,44 @@
-/** The HTTP server: routes apart from listen(), so tests call them in-process. */
+/** The HTTP server: routes apart from listen(), so tests call them in-process. GET and HEAD only. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { healthReport, liveness, readiness, type HealthView, type ProbeResult } from './health.js';
+import type { Registry } from 'prom-client';
+import { healthReport, liveness, readiness, type HealthView } from './health.js';
+import { renderStatusPage } from './status-page.js';
 
-function send(res: ServerResponse, status: number, body: unknown, head: boolean): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(head ? undefined : text);
+export interface ServerView extends HealthView {
+  readonly metrics?: Registry;
 }
 
-export function buildHandler(view: HealthView): (req: IncomingMessage, res: ServerResponse) => void {
-  const routes: Record<string, () => ProbeResult> = {
-    '/health': () => healthReport(view),
-    '/health/ready': () => readiness(view.controller()),
-    '/health/live': () => liveness(view.controller(), view),
+interface Answer { readonly status: number; readonly type: string; readonly body: string }
+
+const json = (status: number, body: unknown): Answer =>
+  ({ status, type: 'application/json; charset=utf-8', body: JSON.stringify(body, null, 2) });
+const probe = (r: { ok: boolean; body: unknown }): Answer => json(r.ok ? 200 : 503, r.body);
+
+export function buildHandler(view: ServerView): (req: IncomingMessage, res: ServerResponse) => void {
+  const routes: Record<string, () => Answer | Promise<Answer>> = {
+    '/': () => {
+      const report = healthReport(view);
+      return { status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage({ status: view.controller(), health: String(report.body.status), leadership: view.leadership() }) };
+    },
+    '/health': () => probe(healthReport(view)),
+    '/health/ready': () => probe(readiness(view.controller(), view)),
+    '/health/live': () => probe(liveness(view.controller(), view)),
+    ...(view.metrics ? { '/metrics': async () => ({ status: 200, type: view.metrics?.contentType ?? 'text/plain', body: await view.metrics?.metrics() ?? '' }) } : {}),
   };
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = routes[path];
-    if (route === undefined) return send(res, 404, { error: 'not found', paths: Object.keys(routes) }, false);
+    const send = (a: Answer) => {
+      res.writeHead(a.status, { 'content-type': a.type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(a.body), 'x-content-type-options': 'nosniff' });
+      res.end(req.method === 'HEAD' ? undefined : a.body);
+    };
+    if (route === undefined) return send(json(404, { error: 'not found', paths: Object.keys(routes) }));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
-      return send(res, 405, { error: 'method not allowed' }, false);
+      return send(json(405, { error: 'method not allowed' }));
     }
-    const r = route();
-    send(res, r.ok ? 200 : 503, r.body, req.method === 'HEAD');
+    Promise.resolve().then(route).then(send, (err: unknown) => send(json(500, { error: String(err) })));
   };
 }
 

@@ -7,6 +7,7 @@ export function node(name: string, opts: NodeOpts = {}): NodeSnapshot {
   const t = opts.taints ?? [];
   return {
     name,
+    uid: opts.uid ?? `uid-${name}`,
     ipv4: opts.ipv4 ?? [],
     ipv6: opts.ipv6 ?? [],
     taints: Array.isArray(t) ? Object.fromEntries((t as readonly string[]).map((k) => [k, ''])) : (t as Readonly<Record<string, string>>),

@@ -4,7 +4,7 @@ import type { ServiceSnapshot } from '../../src/model/types.js';
 import { host } from '../helpers/snapshots.js';
 
 const defaults = { ttl: 1, proxied: false };
-const svc = (name: string, annotations: Record<string, string>, namespace = 'default'): ServiceSnapshot => ({ namespace, name, annotations });
+const svc = (name: string, annotations: Record<string, string>, namespace = 'default'): ServiceSnapshot => ({ namespace, name, uid: `uid-${name}`, annotations });
 const on = { 'epictetus.io/dns-enabled': 'true' };
 
 describe('hostnames claimed by a Service', () => {

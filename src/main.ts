@@ -6,6 +6,8 @@ const USAGE = `usage: epictetus [command]
 
 commands:
   run    keep Cloudflare DNS records in step with the cluster's nodes (default)
+  plan   read the cluster and the zones once and show the changes run would make
+         (--json for a machine-readable plan); exit 0: no change, 2: changes, 1: error
   sim    start the Kubernetes and Cloudflare simulators and print how to point the service at them
   demo   start both simulators and the service, and play a scale-down story against them
   help   show this text
@@ -18,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return runCommand(process.env, process.cwd(), abort.signal);
+    case 'plan':
+      return (await import('./cli/plan.js')).planCommand(rest, process.env, process.cwd());
     case 'sim':
       return (await import('./cli/sim.js')).simCommand(rest, abort.signal);
     case 'demo':

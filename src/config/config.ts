@@ -29,6 +29,7 @@ export interface Config {
   readonly lease: { readonly namespace: string; readonly name: string };
   readonly recordEvents: boolean;
   readonly dryRun: boolean;
+  readonly hold: { readonly enabled: boolean; readonly marginMs: number; readonly maxMs: number };
   readonly retry: { readonly maxRetries: number; readonly baseDelayMs: number };
 }
 
@@ -101,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     lease: Object.freeze({ namespace: v.LEASE_NAMESPACE, name: v.LEASE_NAME }),
     recordEvents: v.RECORD_EVENTS,
     dryRun: v.DRY_RUN,
+    hold: Object.freeze({ enabled: v.HOLD_NODE_DELETION, marginMs: v.HOLD_MARGIN_SECONDS * 1000, maxMs: v.HOLD_MAX_SECONDS * 1000 }),
     retry: Object.freeze({ maxRetries: v.MAX_RETRIES, baseDelayMs: Math.round(v.RETRY_DELAY * 1000) }),
   });
 }

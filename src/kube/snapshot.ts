@@ -4,6 +4,8 @@ import type { NodeSnapshot, ReadyStatus } from '../model/types.js';
 import { CONTROL_PLANE_LABELS, EXCLUDE_FROM_LB } from '../reconcile/policy.js';
 
 export const FLANNEL_PUBLIC_IP = 'flannel.alpha.coreos.com/public-ip';
+/** The cluster autoscaler waits while any annotation with this prefix is on a Node it drains. */
+export const HOLD_ANNOTATION = 'delay-deletion.cluster-autoscaler.kubernetes.io/epictetus';
 
 /** Labels every configuration reads; selectors add theirs. */
 export const BASE_LABELS: readonly string[] = [...CONTROL_PLANE_LABELS, EXCLUDE_FROM_LB];
@@ -94,8 +96,11 @@ export function toSnapshot(node: unknown, opts: SnapshotOptions): NodeSnapshot |
     ipv6: uniqueSorted(ips.filter((i) => i.family === 6).map((i) => i.ip)),
     taints, ready, readySince: timeOf(readyCond.lastTransitionTime), addressProblem: problem,
     unschedulable: spec.unschedulable === true, labels,
+    ...(typeof annotationsOf(o)[HOLD_ANNOTATION] === 'string' ? { hold: annotationsOf(o)[HOLD_ANNOTATION] as string } : {}),
   };
 }
+
+const annotationsOf = (o: Record<string, unknown>): Record<string, unknown> => obj(obj(o.metadata).annotations);
 
 const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
   const ka = Object.keys(a);
@@ -106,6 +111,6 @@ const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 export function sameSnapshot(a: NodeSnapshot, b: NodeSnapshot): boolean {
   const eq = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
   return a.name === b.name && a.uid === b.uid && eq(a.ipv4, b.ipv4) && eq(a.ipv6, b.ipv6) && sameRecord(a.taints, b.taints) &&
-    a.ready === b.ready && a.readySince === b.readySince && a.addressProblem === b.addressProblem &&
+    a.ready === b.ready && a.readySince === b.readySince && a.addressProblem === b.addressProblem && a.hold === b.hold &&
     a.unschedulable === b.unschedulable && sameRecord(a.labels, b.labels);
 }

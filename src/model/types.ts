@@ -29,6 +29,8 @@ export interface NodeSnapshot {
   readonly readySince: number | undefined;
   /** Why an address found outside status.addresses was not used, if one was rejected. */
   readonly addressProblem: string | undefined;
+  /** The value of Epictetus' delay-deletion annotation, when the node carries it. */
+  readonly hold?: string | undefined;
   readonly unschedulable: boolean;
   /** Only the labels some rule looks at. */
   readonly labels: Readonly<Record<string, string>>;

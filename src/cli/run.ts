@@ -7,6 +7,7 @@ import { createCloudflareProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
 import { ApiHealth, startApiChecks } from '../controller/api-checks.js';
 import { Controller } from '../controller/controller.js';
+import { HoldManager } from '../controller/holds.js';
 import { RemovalTracker } from '../controller/removals.js';
 import { createKubeApi, loadKubeConfig } from '../kube/api.js';
 import { nodeCodec, serviceCodec } from '../kube/codecs.js';
@@ -14,7 +15,7 @@ import { EventRecorder, eventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
 import { createLeaseApi } from '../kube/lease-api.js';
 import { ListWatch } from '../kube/list-watch.js';
-import { BASE_LABELS } from '../kube/snapshot.js';
+import { BASE_LABELS, HOLD_ANNOTATION } from '../kube/snapshot.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
 import type { NodeSnapshot, ServiceSnapshot } from '../model/types.js';
@@ -113,7 +114,32 @@ async function run(config: Config, log: Logger, leaderElection: boolean, identit
     : undefined;
   const watches = () => ({ nodes: nodes.status(), ...(services ? { services: services.status() } : {}) });
 
-  const metrics = new Metrics({ controller: () => controller.status(), watches, isLeader });
+  const metrics = new Metrics({
+    controller: () => controller.status(), watches, isLeader,
+    nodesHeld: () => [...nodes.items.values()].filter((n) => n.hold !== undefined).length,
+  });
+  const holds = config.hold.enabled
+    ? new HoldManager({ setAnnotation: (n, k, v) => kubeApi.setNodeAnnotation(n, k, v) }, {
+      annotation: HOLD_ANNOTATION, marginMs: config.hold.marginMs, maxMs: config.hold.maxMs, policy: config.policy,
+      assumedTtlS: () => Math.max(1, ...resolve().hostnames.map((h) => (h.ttl === 1 ? 300 : h.ttl))),
+    }, log.child({ component: 'holds' }), {
+      started: (node, until) => events?.record({ kind: 'Node', name: node, uid: nodes.items.get(node)?.uid },
+        { type: 'Normal', reason: 'DeletionHeld', action: 'HoldDeletion', note: `Holding the node's deletion until ${new Date(until).toISOString()}, when resolvers have let go of its DNS records` }),
+      ended: (node, ms, why) => {
+        metrics.holdDuration.observe(ms / 1000);
+        events?.record({ kind: 'Node', name: node, uid: nodes.items.get(node)?.uid },
+          { type: 'Normal', reason: 'DeletionReleased', action: 'ReleaseDeletion', note: `Released the deletion hold after ${Math.round(ms / 1000)} s: ${why}` });
+      },
+    })
+    : undefined;
+  let holdsRunning = false;
+  const syncHolds = () => {
+    if (!holds || holdsRunning) return;
+    holdsRunning = true;
+    const published = controller.publishedIps();
+    holds.sync(nodes.items.values(), (n) => published === undefined || [...n.ipv4, ...n.ipv6].some((ip) => published.has(ip)), isLeader())
+      .finally(() => { holdsRunning = false; });
+  };
   const removals = new RemovalTracker(config.policy, {
     reaction: (_node, ms) => metrics.reactionLatency.observe(ms / 1000),
     leadTime: (node, ms, ttl) => {
@@ -146,9 +172,13 @@ async function run(config: Config, log: Logger, leaderElection: boolean, identit
   }, {
     provider, nodes: () => nodes.items.values(), hostnames: resolve, log, canWrite: isLeader,
     hooks: {
-      reconciled: (result) => metrics.reconciles.inc({ result }),
+      reconciled: (result) => {
+        metrics.reconciles.inc({ result });
+        syncHolds();
+      },
       applied: (p, at) => {
         removals.recordsRemoved(p.deletes, at);
+        holds?.recordsRemoved(p.deletes, at);
         if (events) recordNodeEvents(p, events, nodes.items);
       },
       serviceProblem: (p) => {
@@ -185,6 +215,8 @@ async function run(config: Config, log: Logger, leaderElection: boolean, identit
     log.info({ nodes: nodes.items.size, services: services?.items.size ?? null }, 'initial lists done; starting the control loop');
     void elector?.run(stop.signal);
     controller.start();
+    const holdTimer = holds ? setInterval(syncHolds, 2_000) : undefined;
+    stop.signal.addEventListener('abort', () => clearInterval(holdTimer), { once: true });
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();
       else stop.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -196,6 +228,7 @@ async function run(config: Config, log: Logger, leaderElection: boolean, identit
     stop.abort();
     stopChecks();
     await controller.stop();
+    if (holds && isLeader()) await holds.releaseAll(nodes.items.values());
     await elector?.release();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     server?.closeAllConnections();

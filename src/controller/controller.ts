@@ -133,6 +133,14 @@ export class Controller {
     }
   }
 
+  /** The A/AAAA contents of the records last read (undefined when unknown, as on a follower). */
+  publishedIps(): ReadonlySet<string> | undefined {
+    if (this.cache === undefined) return undefined;
+    const out = new Set<string>();
+    for (const records of this.cache.values()) for (const r of records) if (r.type === 'A' || r.type === 'AAAA') out.add(r.content);
+    return out;
+  }
+
   /** Resolves when no reconcile is running or scheduled (for tests and one-shot runs). */
   async idle(): Promise<void> {
     while (this.running || this.pending) {

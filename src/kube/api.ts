@@ -25,6 +25,8 @@ export interface KubeApi {
   readonly nodes: ResourceApi;
   readonly services: ResourceApi;
   version(): Promise<string>;
+  /** A JSON merge patch of one Node annotation (null removes it): nothing else is touched. */
+  setNodeAnnotation(node: string, key: string, value: string | null): Promise<void>;
 }
 
 export function loadKubeConfig(path: string): k8s.KubeConfig {
@@ -90,6 +92,14 @@ export function createKubeApi(kc: k8s.KubeConfig): KubeApi {
         return (await versionApi.getCode()).gitVersion;
       } catch (err) {
         throw mapKubeError(err, 'version');
+      }
+    },
+    async setNodeAnnotation(node, key, value) {
+      try {
+        await core.patchNode({ name: node, body: { metadata: { annotations: { [key]: value } } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      } catch (err) {
+        throw mapKubeError(err, `annotate node ${node}`);
       }
     },
   };

@@ -7,6 +7,8 @@ export interface MetricsSources {
   readonly controller: () => ControllerStatus;
   readonly watches: () => Record<string, SourceStatus>;
   readonly isLeader: () => boolean;
+  /** Nodes carrying Epictetus' delay-deletion annotation now. */
+  readonly nodesHeld: () => number;
 }
 
 export class Metrics {
@@ -17,6 +19,7 @@ export class Metrics {
   readonly rateLimitWaits: Counter;
   readonly reactionLatency: Histogram;
   readonly removalLeadTime: Histogram;
+  readonly holdDuration: Histogram;
 
   constructor(sources: MetricsSources) {
     const r = [this.registry];
@@ -33,6 +36,15 @@ export class Metrics {
       name: 'epictetus_removal_lead_time_seconds', registers: r,
       help: 'From the removal of a node\'s records to the deletion of the Node object (below the record TTL, clients may have been sent to a dead node)',
       buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    });
+    this.holdDuration = new Histogram({
+      name: 'epictetus_hold_duration_seconds', registers: r,
+      help: 'How long retiring nodes were held with the delay-deletion annotation',
+      buckets: [1, 5, 10, 30, 60, 90, 110, 120, 300],
+    });
+    new Gauge({
+      name: 'epictetus_nodes_held', help: 'Nodes held with the delay-deletion annotation now', registers: r,
+      collect() { this.set(sources.nodesHeld()); },
     });
     new Gauge({
       name: 'epictetus_nodes', help: 'Nodes by state and reason (a node excluded for several reasons counts under each)', labelNames: ['state', 'reason'], registers: r,

@@ -14,6 +14,7 @@ export function node(name: string, opts: NodeOpts = {}): NodeSnapshot {
     ready: opts.ready ?? 'True',
     readySince: opts.readySince,
     addressProblem: opts.addressProblem,
+    ...(opts.hold !== undefined ? { hold: opts.hold } : {}),
     unschedulable: opts.unschedulable ?? false,
     labels: opts.labels ?? {},
   };

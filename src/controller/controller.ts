@@ -64,6 +64,8 @@ export interface ResolvedHostnames {
 }
 
 const FORMER_NODE_MEMORY_MS = 15 * 60_000;
+/** Health removals this recent count against the mass-removal guard together with new ones. */
+const GUARD_WINDOW_MS = 5 * 60_000;
 const RECENT_CHANGES = 50;
 
 export class Controller {
@@ -78,6 +80,7 @@ export class Controller {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly formerNodes = new Map<string, { name: string; at: number }>();
+  private healthRemovals: Array<{ key: string; at: number }> = [];
   private readonly reportedForeign = new Set<string>();
   private readonly recentChanges: ChangeLogEntry[] = [];
   private lastPlans: Plan[] = [];
@@ -207,6 +210,13 @@ export class Controller {
     }, this.opts.syncIntervalMs);
   }
 
+  private recentHealthRemovals(now: number): Map<string, number> {
+    this.healthRemovals = this.healthRemovals.filter((r) => now - r.at < GUARD_WINDOW_MS);
+    const out = new Map<string, number>();
+    for (const r of this.healthRemovals) out.set(r.key, (out.get(r.key) ?? 0) + 1);
+    return out;
+  }
+
   private formerNodeMap(): Map<string, string> {
     const cutoff = Date.now() - FORMER_NODE_MEMORY_MS;
     const out = new Map<string, string>();
@@ -258,6 +268,7 @@ export class Controller {
         maxUnhealthyFraction: this.opts.maxUnhealthyFraction ?? 1,
         commentMaxLength: this.opts.commentMaxLength ?? 100,
         formerNodes: this.formerNodeMap(),
+        recentHealthRemovals: this.recentHealthRemovals(now),
       });
       this.lastHostnames = planned.hostnames;
       for (const h of planned.hostnames) {
@@ -283,6 +294,7 @@ export class Controller {
         const result = await this.deps.provider.apply(zone.id, p);
         calls += result.calls;
         this.applyToCache(zone.id, result.created, result.updated, result.deletedIds);
+        for (const d of p.deletes) if (d.health) this.healthRemovals.push({ key: `${d.record.name.toLowerCase()} ${d.record.type}`, at: now });
         this.logChanges(p, false);
         hooks?.applied?.(p, Date.now());
       }
@@ -382,7 +394,7 @@ export class Controller {
       if (h.reason === 'safety-floor') {
         log.warn(fields, `SAFETY FLOOR: keeping ${h.record.name} ${h.record.content} although it should go (${h.wouldBe}): removing it would leave fewer than ${this.opts.minRecordsPerHostname} record(s)`);
       } else {
-        log.warn(fields, `MASS-REMOVAL GUARD: keeping ${h.record.name} ${h.record.content} (${h.wouldBe}): health reasons would remove more than ${(this.opts.maxUnhealthyFraction ?? 1) * 100}% of its records at once, which looks like a network or control-plane problem`);
+        log.warn(fields, `MASS-REMOVAL GUARD: keeping ${h.record.name} ${h.record.content} (${h.wouldBe}): health reasons would remove more than ${(this.opts.maxUnhealthyFraction ?? 1) * 100}% of its records within ${GUARD_WINDOW_MS / 60_000} minutes, which looks like a network or control-plane problem`);
       }
     }
     const seen = new Set<string>();

@@ -26,6 +26,8 @@ export interface PlanInput {
   readonly minRecordsPerHostname: number;
   /** Health removals above this share of a hostname's records are held back (1 turns it off). */
   readonly maxUnhealthyFraction?: number;
+  /** `${hostname} ${type}` -> records removed for health reasons lately (the guard's window). */
+  readonly recentHealthRemovals?: ReadonlyMap<string, number>;
   readonly commentMaxLength: number;
   /** IPs of nodes deleted recently -> node name, only to say which node a removal was for. */
   readonly formerNodes?: ReadonlyMap<string, string>;
@@ -143,6 +145,7 @@ export function plan(input: PlanInput): Plan {
 
   const floored = applyGuards({
     deletes, creates, min: input.minRecordsPerHostname, maxUnhealthyFraction: input.maxUnhealthyFraction ?? 1, managedCount,
+    ...(input.recentHealthRemovals ? { recentHealthRemovals: input.recentHealthRemovals } : {}),
     alive: (record) => desired.clusterIps.has(contentIp(record)),
   });
 

@@ -20,9 +20,10 @@ const hold = (d: RecordDelete, reason: Hold['reason']): Hold => ({ record: d.rec
 /**
  * Per claimed hostname and record type:
  * - the mass-removal guard: when health reasons alone would remove more than
- *   `maxUnhealthyFraction` of the managed records at once, the problem is more likely the
- *   network or the control plane than the nodes (as Kubernetes' node lifecycle controller
- *   judges), so those removals are held back;
+ *   `maxUnhealthyFraction` of the managed records within a short window (the removals already
+ *   made in it count too, so nodes failing a few seconds apart are judged together), the
+ *   problem is more likely the network or the control plane than the nodes (as Kubernetes'
+ *   node lifecycle controller judges), so those removals are held back;
  * - the safety floor: never fewer than `min` managed records.
  */
 export function applyGuards(input: {
@@ -32,6 +33,8 @@ export function applyGuards(input: {
   maxUnhealthyFraction: number;
   /** `${hostname} ${type}` -> managed records there now (claimed hostnames only). */
   managedCount: ReadonlyMap<string, number>;
+  /** `${hostname} ${type}` -> records already removed for health reasons in the guard's window. */
+  recentHealthRemovals?: ReadonlyMap<string, number>;
   alive: (record: DnsRecord) => boolean;
 }): { deletes: RecordDelete[]; held: Hold[] } {
   const keyOf = (name: string, type: string): string => `${name.toLowerCase()} ${type}`;
@@ -49,7 +52,8 @@ export function applyGuards(input: {
     const managed = input.managedCount.get(key) ?? 0;
     let group = all;
     const health = group.filter((d) => d.health === true);
-    if (health.length > 0 && health.length / managed > input.maxUnhealthyFraction) {
+    const recent = input.recentHealthRemovals?.get(key) ?? 0;
+    if (health.length > 0 && (health.length + recent) / (managed + recent) > input.maxUnhealthyFraction) {
       held.push(...health.map((d) => hold(d, 'mass-removal-guard')));
       group = group.filter((d) => d.health !== true);
     }

@@ -379,6 +379,20 @@ describe('node health', () => {
     expect(ipsOf(w, HOST)).toEqual(all);
   });
 
+  it('nodes failing a few hundred ms apart are judged together by the mass-removal guard', async () => {
+    const { w, s } = await boot({ world: { nodes: 4 }, env: { NOT_READY_GRACE_SECONDS: '0' } });
+    setReady(w, 'worker-1', 'False');
+    await waitIps(w, HOST, [2, 3, 4].map(simNodeIp), { timeoutMs: 5_000 }); // one of four: a sick node, it goes
+    setReady(w, 'worker-2', 'False');
+    await pause(300);
+    setReady(w, 'worker-3', 'False');
+    await s.waitForLog(msgStarts('MASS-REMOVAL GUARD'), 5_000);
+    await pause(300);
+    // worker-2 makes 2 of 4 in the window (allowed, at the limit); worker-3 would make 3 of 4: held.
+    // Judged alone, worker-3 would have been 1 of the 2 left, and gone too.
+    expect(ipsOf(w, HOST)).toEqual([simNodeIp(3), simNodeIp(4)]);
+  });
+
   it('a Karpenter disruption taint removes the node', async () => {
     const { w, s } = await boot();
     setTaints(w, 'worker-1', [{ key: 'karpenter.sh/disrupted', effect: 'NoSchedule' }]);

@@ -223,3 +223,21 @@ describe('plan: guards, filters and record types', () => {
     expect(p.deletes).toEqual([]);
   });
 });
+
+describe('mass-removal guard over time', () => {
+  it('counts health removals already made in its window, so nodes failing seconds apart are judged together', () => {
+    const OWN = 'epictetus:owner=default';
+    // 4 records; one node was already removed for health a moment ago (3 remain), now 2 more fail.
+    const nodes = [
+      node('n2', { ipv4: ['1.0.0.2'], ready: 'False', readySince: 0 }),
+      node('n3', { ipv4: ['1.0.0.3'], ready: 'False', readySince: 0 }),
+      node('n4', { ipv4: ['1.0.0.4'] }),
+    ];
+    const current = ['1.0.0.2', '1.0.0.3', '1.0.0.4'].map((ip) => rec('app.example.com', ip, OWN));
+    const alone = run(nodes, current, { maxUnhealthyFraction: 0.7 });
+    expect(alone.deletes).toHaveLength(2); // 2 of 3 seen alone: 0.67, allowed
+    const together = run(nodes, current, { maxUnhealthyFraction: 0.7, recentHealthRemovals: new Map([['app.example.com A', 1]]) });
+    expect(together.deletes).toEqual([]); // 3 of 4 in the window: 0.75, held
+    expect(together.held.map((h) => h.reason)).toEqual(['mass-removal-guard', 'mass-removal-guard']);
+  });
+});

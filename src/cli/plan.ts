@@ -78,7 +78,7 @@ function describe(p: ZonesPlan): string {
 }
 
 export async function planCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
-  let json = false;
+  let json: boolean;
   try {
     json = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } }).values.json ?? false;
   } catch (err) {

@@ -9,6 +9,7 @@ import { createKubeApi, loadKubeConfig, type ResourceApi } from '../kube/api.js'
 import { nodeCodec, serviceCodec } from '../kube/codecs.js';
 import type { Codec } from '../kube/list-watch.js';
 import { BASE_LABELS } from '../kube/snapshot.js';
+import { scrub } from '../log/logger.js';
 import { errorMessage } from '../model/errors.js';
 import type { DnsRecord } from '../model/types.js';
 import { resolveHostnames } from '../reconcile/claims.js';
@@ -109,7 +110,7 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     } else process.stdout.write(`${describe(p)}\n`);
     return changes === 0 ? 0 : 2;
   } catch (err) {
-    process.stderr.write(`epictetus plan: ${errorMessage(err).replaceAll(config.cloudflare.apiToken, '[REDACTED]')}\n`);
+    process.stderr.write(`epictetus plan: ${scrub(errorMessage(err), [config.cloudflare.apiToken])}\n`);
     return 1;
   }
 }

@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { createCloudflareProvider } from '../cloudflare/provider.js';
+import { createCloudflareProvider, type DnsProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
+import { TokenSource } from '../config/token.js';
 import { ApiHealth, startApiChecks } from '../controller/api-checks.js';
 import { Controller } from '../controller/controller.js';
 import { HoldManager } from '../controller/holds.js';
@@ -52,6 +53,19 @@ function recordNodeEvents(p: Plan, events: EventRecorder, nodes: ReadonlyMap<str
   }
 }
 
+/** A refused token stops the service with one clear error; an unreachable API does not (it is retried). */
+async function verifyToken(provider: DnsProvider, log: Logger): Promise<void> {
+  try {
+    await provider.verifyToken();
+    log.info('Cloudflare API token verified');
+  } catch (err) {
+    if (err instanceof EpictetusError && err.code === 'EPI_CF_AUTH') {
+      throw new EpictetusError('EPI_CF_TOKEN_REFUSED', `the Cloudflare API refused the token (${err.message}): check CLOUDFLARE_API_TOKEN and its permissions (Zone → DNS → Edit)`);
+    }
+    log.warn({ code: errorCode(err), err: errorMessage(err) }, 'could not verify the Cloudflare API token now; carrying on (calls will be retried)');
+  }
+}
+
 export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: AbortSignal): Promise<number> {
   let config: Config;
   try {
@@ -60,7 +74,8 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     process.stderr.write(`epictetus: ${errorMessage(err)}\n`);
     return 2;
   }
-  const log = createLogger({ level: config.log.level, format: config.log.format, secrets: () => [config.cloudflare.apiToken] });
+  const token = new TokenSource(config.cloudflare.apiToken, config.cloudflare.tokenFile);
+  const log = createLogger({ level: config.log.level, format: config.log.format, secrets: () => token.secrets() });
   const leaderElection = config.leaderElection ?? config.kubeconfigPath === '';
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   log.info({
@@ -69,13 +84,14 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     syncIntervalS: config.syncIntervalMs / 1000, floor: config.minRecordsPerHostname, leaderElection, identity, dryRun: config.dryRun,
     kubeconfig: config.kubeconfigPath || '(in-cluster)', cloudflare: config.cloudflare.baseUrl,
   }, 'starting epictetus');
-  return run(config, log, leaderElection, identity, signal).catch((err: unknown) => {
+  const stopWatchingToken = token.watch(log);
+  return run(config, token, log, leaderElection, identity, signal).finally(stopWatchingToken).catch((err: unknown) => {
     log.error({ code: errorCode(err) }, errorMessage(err));
     return err instanceof EpictetusError ? 1 : 70;
   });
 }
 
-async function run(config: Config, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
+async function run(config: Config, token: TokenSource, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
   const kc = loadKubeConfig(config.kubeconfigPath);
   const kubeApi = createKubeApi(kc);
   const apiHealth = new ApiHealth();
@@ -151,7 +167,7 @@ async function run(config: Config, log: Logger, leaderElection: boolean, identit
     },
   });
   const provider = createCloudflareProvider({
-    apiToken: () => config.cloudflare.apiToken,
+    apiToken: () => token.current(),
     baseUrl: config.cloudflare.baseUrl,
     retry: { maxRetries: config.retry.maxRetries, baseDelayMs: config.retry.baseDelayMs },
     onRetry: (err, attempt, delayMs) => {
@@ -197,11 +213,12 @@ async function run(config: Config, log: Logger, leaderElection: boolean, identit
       leadership: () => ({ enabled: elector !== undefined, role: isLeader() ? 'leader' : 'follower', leader: elector ? elector.leader() ?? null : identity, identity }),
       livenessTimeoutMs: config.health.livenessTimeoutMs, syncIntervalMs: config.syncIntervalMs,
     });
-    const l = await listen(handler, config.health.port);
+    const l = await listen(handler, config.health.port, config.health.bindAddress);
     server = l.server;
     log.info({ port: l.port }, `health server listening on port ${l.port}`);
   }
 
+  await verifyToken(provider, log);
   const stopChecks = startApiChecks({
     kubeVersion: () => kubeApi.version(), cloudflareVerify: () => provider.verifyToken(),
     health: apiHealth, intervalMs: config.health.checkIntervalMs,

@@ -3,7 +3,7 @@ import Cloudflare from 'cloudflare';
 import type { Changes, DnsRecord } from '../model/types.js';
 import type { Zone } from '../reconcile/zones.js';
 import { withRetry, type RetryPolicy } from '../util/retry.js';
-import type { EpictetusError } from '../model/errors.js';
+import { EpictetusError } from '../model/errors.js';
 import { mapCloudflareError } from './errors.js';
 
 /** Cloudflare's largest useful page: every zone fits in one (zones hold at most 3,500 records). */
@@ -150,7 +150,13 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
     },
 
     async verifyToken(signal) {
-      await call('verify token', (c) => c.user.tokens.verify(signal ? { signal } : {}), signal);
+      try {
+        await call('verify token', (c) => c.user.tokens.verify(opt(signal)), signal);
+      } catch (err) {
+        // Account-owned tokens are not known to /user/tokens/verify: a token that can list zones is good.
+        if (!(err instanceof EpictetusError) || err.code !== 'EPI_CF_AUTH') throw err;
+        await call('list zones (token check)', (c) => c.zones.list({ per_page: 5 }, opt(signal)), signal).catch(() => { throw err; });
+      }
     },
   };
 }

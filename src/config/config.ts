@@ -5,12 +5,12 @@ import type { z } from 'zod';
 import { EpictetusError } from '../model/errors.js';
 import type { HostnameSpec, RecordType } from '../model/types.js';
 import type { NodePolicy } from '../reconcile/policy.js';
-import { SETTINGS, type Setting } from './settings.js';
+import { apiToken, SETTINGS, type Setting } from './settings.js';
 
 type Parsed = { [S in (typeof SETTINGS)[number] as S['env']]: z.output<S['parse']> };
 
 export interface Config {
-  readonly cloudflare: { readonly apiToken: string; readonly zoneIds: readonly string[]; readonly discoverZones: boolean; readonly baseUrl: string };
+  readonly cloudflare: { readonly apiToken: string; readonly tokenFile: string | undefined; readonly zoneIds: readonly string[]; readonly discoverZones: boolean; readonly baseUrl: string };
   readonly hostnames: readonly HostnameSpec[];
   readonly defaults: { readonly ttl: number; readonly proxied: boolean };
   readonly recordTypes: readonly RecordType[];
@@ -22,7 +22,7 @@ export interface Config {
   readonly ownerId: string;
   readonly minRecordsPerHostname: number;
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'console' | 'json' };
-  readonly health: { readonly enabled: boolean; readonly port: number; readonly checkIntervalMs: number; readonly livenessTimeoutMs: number };
+  readonly health: { readonly enabled: boolean; readonly bindAddress: string | undefined; readonly port: number; readonly checkIntervalMs: number; readonly livenessTimeoutMs: number };
   readonly kubeconfigPath: string;
   /** undefined: decide from where it runs (on in a cluster). */
   readonly leaderElection: boolean | undefined;
@@ -49,6 +49,41 @@ export function environmentWithDotenv(env: NodeJS.ProcessEnv, dir: string): Reco
   return { ...fromFile, ...env };
 }
 
+/** Reads and checks the token file; throws with a message that never contains the file's content. */
+export function readTokenFile(path: string): string {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new EpictetusError('EPI_TOKEN_FILE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const r = apiToken.safeParse(raw);
+  if (!r.success) throw new EpictetusError('EPI_TOKEN_FILE', `${path} does not hold a Cloudflare API token (20–200 letters, digits, _ and -)`);
+  return r.data;
+}
+
+/** Exactly one of CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE. */
+function tokenFrom(values: Record<string, unknown>, problems: string[]): string {
+  const direct = String(values.CLOUDFLARE_API_TOKEN ?? '');
+  const file = String(values.CLOUDFLARE_API_TOKEN_FILE ?? '').trim();
+  if (direct !== '' && file !== '') {
+    problems.push('  CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE are both set: set only one');
+    return '';
+  }
+  if (file !== '') {
+    try {
+      return readTokenFile(file);
+    } catch (err) {
+      problems.push(`  CLOUDFLARE_API_TOKEN_FILE=${JSON.stringify(file)}: ${(err as Error).message}`);
+      return '';
+    }
+  }
+  if (direct === '' && !problems.some((p) => p.startsWith('  CLOUDFLARE_API_TOKEN='))) {
+    problems.push('  CLOUDFLARE_API_TOKEN=(not set): required (or CLOUDFLARE_API_TOKEN_FILE); accepts a Cloudflare API token with Zone:DNS:Edit');
+  }
+  return direct;
+}
+
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
@@ -63,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push(describeProblem(s, raw, custom.length > 0 ? custom.join('; ') : 'invalid'));
     }
   }
+  const token = tokenFrom(values, problems);
   if (problems.length === 0 && (values.DNS_HOSTNAMES as string[]).length === 0 && values.WATCH_SERVICES === false) {
     problems.push('  DNS_HOSTNAMES="": no hostname given and WATCH_SERVICES=false, so nothing would ever be managed; accepts at least one DNS name, or WATCH_SERVICES=true');
   }
@@ -73,7 +109,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const level = v.LOG_LEVEL === 'WARNING' || v.LOG_LEVEL === 'WARN' ? 'warn' : (v.LOG_LEVEL.toLowerCase() as 'debug' | 'info' | 'error');
   return Object.freeze({
     cloudflare: Object.freeze({
-      apiToken: v.CLOUDFLARE_API_TOKEN,
+      apiToken: token,
+      tokenFile: v.CLOUDFLARE_API_TOKEN_FILE.trim() || undefined,
       zoneIds: Object.freeze(v.CLOUDFLARE_ZONE_ID !== '' ? [v.CLOUDFLARE_ZONE_ID] : v.CLOUDFLARE_ZONE_IDS),
       discoverZones: v.CLOUDFLARE_ZONE_ID === '',
       baseUrl: v.CLOUDFLARE_API_BASE_URL,
@@ -96,7 +133,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ownerId: v.OWNER_ID,
     minRecordsPerHostname: v.MIN_RECORDS_PER_HOSTNAME,
     log: Object.freeze({ level, format: v.LOG_FORMAT }),
-    health: Object.freeze({ enabled: v.ENABLE_HEALTH_SERVER, port: v.HEALTH_PORT, checkIntervalMs: v.HEALTH_CHECK_INTERVAL * 1000, livenessTimeoutMs: v.LIVENESS_TIMEOUT * 1000 }),
+    health: Object.freeze({ enabled: v.ENABLE_HEALTH_SERVER, port: v.HEALTH_PORT, bindAddress: v.HEALTH_BIND_ADDRESS || undefined, checkIntervalMs: v.HEALTH_CHECK_INTERVAL * 1000, livenessTimeoutMs: v.LIVENESS_TIMEOUT * 1000 }),
     kubeconfigPath: v.K8S_CONFIG_PATH.trim(),
     leaderElection: v.LEADER_ELECTION === '' ? undefined : v.LEADER_ELECTION,
     lease: Object.freeze({ namespace: v.LEASE_NAMESPACE, name: v.LEASE_NAME }),

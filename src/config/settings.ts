@@ -1,4 +1,5 @@
 /** The one table of settings: name, default, parser, what it accepts, and whether it is secret. */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseHostnameList } from '../reconcile/hostnames.js';
 import { ALL_TAINTS, CRITICAL_TAINTS } from '../reconcile/policy.js';
@@ -20,6 +21,9 @@ const hostnames = z.string().transform((raw, ctx) => {
   for (const p of problems) ctx.addIssue({ code: 'custom', message: p });
   return names;
 });
+
+/** The shape of a Cloudflare API token (also used for the content of CLOUDFLARE_API_TOKEN_FILE). */
+export const apiToken = z.string().trim().regex(/^[A-Za-z0-9_-]{20,200}$/);
 
 const zoneId = z.string().trim().toLowerCase().regex(/^[0-9a-f]{32}$/);
 
@@ -62,10 +66,13 @@ const selector = z.string().transform((raw, ctx) => {
 });
 
 export const SETTINGS = [
-  { env: 'CLOUDFLARE_API_TOKEN', default: undefined, secret: true,
-    parse: z.string().trim().regex(/^[A-Za-z0-9_-]{20,200}$/),
-    accepts: 'a Cloudflare API token (letters, digits, _ and -) with Zone:DNS:Edit',
+  { env: 'CLOUDFLARE_API_TOKEN', default: '', secret: true,
+    parse: z.union([z.literal(''), apiToken]),
+    accepts: 'a Cloudflare API token (20–200 letters, digits, _ and -) with Zone:DNS:Edit; this or CLOUDFLARE_API_TOKEN_FILE is required',
     describe: 'Cloudflare API token' },
+  { env: 'CLOUDFLARE_API_TOKEN_FILE', default: '', parse: text(),
+    accepts: 'the path of a file holding the token (re-read when it changes, for rotation), or empty',
+    describe: 'Read the Cloudflare API token from this file (a mounted Secret) instead of CLOUDFLARE_API_TOKEN' },
   { env: 'CLOUDFLARE_ZONE_ID', default: '', parse: z.union([z.literal(''), zoneId]),
     accepts: 'a zone id (32 hexadecimal characters), or empty to discover zones',
     describe: 'The one zone to manage; empty: discover zones with GET /zones' },
@@ -117,6 +124,8 @@ export const SETTINGS = [
     accepts: 'console or json', describe: 'console: one readable line per event; json: one JSON object per line' },
   { env: 'HEALTH_CHECK_INTERVAL', default: '30', parse: intIn(1, 3600),
     accepts: 'whole seconds, 1–3600', describe: 'Seconds between checks that both APIs answer' },
+  { env: 'HEALTH_BIND_ADDRESS', default: '', parse: z.string().trim().refine((v) => v === '' || isIP(v) !== 0),
+    accepts: 'an IP address of this host (e.g. 127.0.0.1 or ::), or empty for all interfaces', describe: 'Address the health server listens on' },
   { env: 'ENABLE_HEALTH_SERVER', default: 'true', parse: bool(),
     accepts: 'true or false', describe: 'Serve /health, /health/ready and /health/live' },
   { env: 'HEALTH_PORT', default: '8080', parse: intIn(0, 65535),

@@ -43,7 +43,7 @@ export function buildHandler(view: ServerView): (req: IncomingMessage, res: Serv
 }
 
 export async function listen(handler: ReturnType<typeof buildHandler>, port: number, host?: string): Promise<{ server: Server; port: number }> {
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, handler);
+  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 }, handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { server.off('error', reject); resolve(); });

@@ -10,6 +10,8 @@ import { mapCloudflareError } from './errors.js';
 export const LIST_PAGE_SIZE = 5000;
 /** The Free plan's limit of operations per batch call. */
 export const BATCH_LIMIT = 200;
+/** A listing longer than this is not a zone (at most 3,500 records) but a broken answer. */
+const MAX_PAGES = 1000;
 
 export interface ApplyResult {
   readonly created: readonly DnsRecord[];
@@ -41,11 +43,23 @@ interface SdkRecord {
   id: string; name: string; type: string; content?: string; ttl: number; proxied?: boolean; comment?: string | null;
 }
 
-function toRecord(r: SdkRecord): DnsRecord {
+function badAnswer(what: string, why: string): EpictetusError {
+  return new EpictetusError('EPI_CF_BAD_ANSWER', `Cloudflare ${what}: unexpected answer (${why})`, { retryable: true });
+}
+
+/** A record from an answer, or undefined when the entry lacks what a record must have. */
+function toRecord(r: unknown): DnsRecord | undefined {
+  const o = (typeof r === 'object' && r !== null ? r : {}) as Partial<Record<keyof SdkRecord, unknown>>;
+  if (typeof o.id !== 'string' || typeof o.name !== 'string' || typeof o.type !== 'string') return undefined;
   return {
-    id: r.id, name: r.name.toLowerCase(), type: r.type, content: r.content ?? '', ttl: r.ttl,
-    proxied: r.proxied ?? false, comment: r.comment ?? null,
+    id: o.id, name: o.name.toLowerCase(), type: o.type, content: typeof o.content === 'string' ? o.content : '',
+    ttl: typeof o.ttl === 'number' ? o.ttl : 1, proxied: o.proxied === true, comment: typeof o.comment === 'string' ? o.comment : null,
   };
+}
+
+function records(list: unknown, what: string): DnsRecord[] {
+  if (!Array.isArray(list)) throw badAnswer(what, 'no list of records');
+  return list.map(toRecord).filter((r): r is DnsRecord => r !== undefined);
 }
 
 interface Post { name: string; type: 'A' | 'AAAA'; content: string; ttl: number; proxied: boolean; comment: string }
@@ -115,8 +129,10 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
       }
       const zones: Zone[] = [];
       for (let page = 1; ; page++) {
+        if (page > MAX_PAGES) throw badAnswer('list zones', `more than ${MAX_PAGES} pages`);
         const res = await call(`list zones (page ${page})`, (c) => c.zones.list({ per_page: 50, page }, opt(signal)), signal);
-        zones.push(...res.result.map((z) => ({ id: z.id, name: z.name.toLowerCase() })));
+        if (!Array.isArray(res.result)) throw badAnswer('list zones', 'no list of zones');
+        zones.push(...res.result.filter((z) => typeof z?.id === 'string' && typeof z?.name === 'string').map((z) => ({ id: z.id, name: z.name.toLowerCase() })));
         const totalPages = (res.result_info as { total_pages?: number } | undefined)?.total_pages;
         if (res.result.length === 0 || (totalPages !== undefined ? page >= totalPages : res.result.length < 50)) return zones;
       }
@@ -125,13 +141,15 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
     async listRecords(zoneId, signal) {
       const out: DnsRecord[] = [];
       for (let page = 1; ; page++) {
+        if (page > MAX_PAGES) throw badAnswer('list records', `more than ${MAX_PAGES} pages`);
         const res = await call(`list records (page ${page})`, (c) =>
           c.dns.records.list({ zone_id: zoneId, per_page: LIST_PAGE_SIZE, page }, signal ? { signal } : {}), signal);
-        const items = res.result as SdkRecord[];
-        out.push(...items.map(toRecord));
+        const items = res.result as unknown;
+        const got = records(items, 'list records');
+        out.push(...got);
         const totalPages = (res.result_info as { total_pages?: number } | undefined)?.total_pages;
-        const done = totalPages !== undefined ? page >= totalPages : items.length < LIST_PAGE_SIZE;
-        if (done || items.length === 0) return out;
+        const done = typeof totalPages === 'number' ? page >= totalPages : got.length < LIST_PAGE_SIZE;
+        if (done || got.length === 0) return out;
       }
     },
 
@@ -142,8 +160,9 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
       const chunks = batchChunks(changes, opts.batchLimit ?? BATCH_LIMIT);
       for (const body of chunks) {
         const res = await call('batch', (c) => c.dns.records.batch({ zone_id: zoneId, ...body }, signal ? { signal } : {}), signal);
-        created.push(...(res.posts ?? []).map((r) => toRecord(r as SdkRecord)));
-        updated.push(...(res.patches ?? []).map((r) => toRecord(r as SdkRecord)));
+        if (typeof res !== 'object' || res === null) throw badAnswer('batch', 'no result');
+        created.push(...records(res.posts ?? [], 'batch'));
+        updated.push(...records(res.patches ?? [], 'batch'));
         deletedIds.push(...body.deletes.map((d) => d.id));
       }
       return { created, updated, deletedIds, calls: chunks.length };

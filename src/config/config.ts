@@ -38,7 +38,8 @@ export function maskSecret(value: string): string {
 }
 
 function describeProblem(s: Setting, raw: string | undefined, why: string): string {
-  const shown = raw === undefined ? '(not set)' : s.secret ? maskSecret(raw) : JSON.stringify(raw);
+  const shown = raw === undefined ? '(not set)' : s.secret ? maskSecret(raw)
+    : raw.length > 120 ? `${JSON.stringify(raw.slice(0, 120))}… (${raw.length} characters)` : JSON.stringify(raw);
   return `  ${s.env}=${shown}: ${why}; accepts ${s.accepts}`;
 }
 

@@ -12,7 +12,7 @@ export function hostnameProblem(name: string): string | null {
     if (i === 0 && label === '*') continue;
     if (label === '') return 'has an empty label';
     if (!LABEL.test(label)) {
-      return `has an invalid label "${label}" (letters, digits and inner hyphens, at most 63)`;
+      return `has an invalid label "${label.slice(0, 70)}" (letters, digits and inner hyphens, at most 63)`;
     }
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1] ?? '')) return 'has an all-numeric top-level label';
@@ -35,8 +35,9 @@ export function parseHostnameList(raw: string): { names: string[]; problems: str
     if (part.trim() === '') continue;
     const name = normalizeHostname(part);
     const problem = hostnameProblem(name);
-    if (problem !== null) problems.push(`"${part.trim()}" ${problem}`);
+    if (problem !== null) problems.push(`"${part.trim().slice(0, 80)}" ${problem}`);
     else if (!names.includes(name)) names.push(name);
   }
-  return { names, problems };
+  // Name a few problems, not thousands.
+  return { names, problems: problems.length > 5 ? [...problems.slice(0, 5), `and ${problems.length - 5} more`] : problems };
 }

@@ -111,8 +111,21 @@ export function checkMicroTime(def: ResourceDef, value: Json | undefined): void 
   if (typeof value === 'string' && MICRO_TIME.test(value) && !Number.isNaN(Date.parse(value))) return;
   const shown = typeof value === 'string' ? value : JSON.stringify(value);
   throw errors.badRequest(
-    `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: parsing time "${shown}" as "${RFC3339_MICRO}": cannot parse "${shown}" as "${RFC3339_MICRO}"`,
+    `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: parsing time "${shown}" as "${RFC3339_MICRO}": ${microTimeParseError(shown)}`,
   );
+}
+
+/**
+ * The tail of Go's time.ParseError, which names the rest of the input at the layout element
+ * that failed: `cannot parse ".123Z" as ".000000"` for a JavaScript Date's three digits
+ * (what kube-apiserver v1.33 answers), `cannot parse "Z" as ".000000"` for none.
+ */
+function microTimeParseError(value: string): string {
+  const seconds = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.exec(value);
+  if (seconds === null) return `cannot parse "${value}" as "${RFC3339_MICRO}"`;
+  const rest = value.slice(seconds[0].length);
+  if (!/^\.\d{6}/.test(rest)) return `cannot parse "${rest}" as ".000000"`;
+  return `cannot parse "${rest.slice(7)}" as "Z07:00"`;
 }
 
 /** `new Date()` as a metav1.MicroTime string. */

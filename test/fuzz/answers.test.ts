@@ -107,16 +107,16 @@ describe('watch streams', () => {
 
 describe('watch streams over HTTP', () => {
   it('read events split across chunks and skip lines that are not JSON', async () => {
-    const node = (name: string, ip: string, rv: string) => ({ ...(makeNode(name, { externalIP: ip }) as { metadata: Record<string, unknown> }), kind: 'Node' });
+    const node = (name: string, ip: string) => ({ ...(makeNode(name, { externalIP: ip }) as { metadata: Record<string, unknown> }), kind: 'Node' });
     const kube = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.searchParams.get('watch') !== 'true') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: '5' }, items: [node('a', '203.0.113.1', '5')] }));
+        res.end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: '5' }, items: [node('a', '203.0.113.1')] }));
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      const line = JSON.stringify({ type: 'ADDED', object: node('b', '203.0.113.2', '6') });
+      const line = JSON.stringify({ type: 'ADDED', object: node('b', '203.0.113.2') });
       res.write('not json at all\n{"type":"ADDED","object":{"kind":"Node"');
       res.write('}}\n');
       res.write(line.slice(0, 40));

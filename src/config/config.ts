@@ -95,8 +95,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const r = s.parse.safeParse(given);
     if (r.success) values[s.env] = r.data;
     else {
-      const custom = r.error.issues.filter((i) => i.code === 'custom').map((i) => i.message);
-      problems.push(describeProblem(s, raw, custom.length > 0 ? custom.join('; ') : 'invalid'));
+      // A few short reasons, whatever was pasted into the variable.
+      const custom = r.error.issues.filter((i) => i.code === 'custom').map((i) => (i.message.length > 160 ? `${i.message.slice(0, 160)}…` : i.message));
+      const shown = custom.length > 5 ? [...custom.slice(0, 5), `and ${custom.length - 5} more`] : custom;
+      problems.push(describeProblem(s, raw, shown.length > 0 ? shown.join('; ') : 'invalid'));
     }
   }
   const token = tokenFrom(values, problems);

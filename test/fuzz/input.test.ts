@@ -28,7 +28,7 @@ describe('environment values of every setting', () => {
         expect((err as Error).message.length).toBeLessThan(5_000);
         if (key === 'CLOUDFLARE_API_TOKEN' && value.length > 8) expect((err as Error).message).not.toContain(value);
       }
-    }), { numRuns: 600 });
+    }), { numRuns: Number(process.env.FUZZ_RUNS ?? 600) });
   });
 });
 

@@ -1,6 +1,6 @@
 import { DEFAULT_VERSION } from './discovery.js';
 import { builtinResources, namespaces, nodes } from './kinds/index.js';
-import { isObject, objectAt, stringAt, type JsonObject } from './json.js';
+import { cloneJson, isObject, objectAt, stringAt, type JsonObject } from './json.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import type { PatchType } from './patch.js';
 import type { ResourceDef } from './resource.js';
@@ -103,7 +103,7 @@ export class KubeSim {
   // ---- direct state access: same rules as the HTTP API (resourceVersions, watch events, validation) ----
 
   createNode(node: object): KubeObject {
-    return structuredClone(this.store.create(nodes, undefined, toObject(node)));
+    return cloneJson(this.store.create(nodes, undefined, toObject(node)));
   }
 
   getNode(name: string): KubeObject | undefined {
@@ -128,13 +128,13 @@ export class KubeSim {
   createObject(resource: string, obj: object): KubeObject {
     const body = toObject(obj);
     const namespace = stringAt(objectAt(body, 'metadata'), 'namespace');
-    return structuredClone(this.store.create(this.def(resource), namespace, body));
+    return cloneJson(this.store.create(this.def(resource), namespace, body));
   }
 
   getObject(resource: string, name: string, namespace?: string): KubeObject | undefined {
     const def = this.def(resource);
     try {
-      return structuredClone(this.store.get(def, def.namespaced ? (namespace ?? 'default') : undefined, name));
+      return cloneJson(this.store.get(def, def.namespaced ? (namespace ?? 'default') : undefined, name));
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) return undefined;
       throw err;
@@ -142,14 +142,14 @@ export class KubeSim {
   }
 
   listObjects(resource: string, namespace?: string): KubeObject[] {
-    return this.store.list(this.def(resource), { namespace }).items.map((o) => structuredClone(o));
+    return this.store.list(this.def(resource), { namespace }).items.map((o) => cloneJson(o));
   }
 
   patchObject(resource: string, name: string, patch: object | object[], opts: { namespace?: string; type?: PatchType } = {}): KubeObject {
     const def = this.def(resource);
     const namespace = def.namespaced ? (opts.namespace ?? 'default') : undefined;
     const body: unknown = JSON.parse(JSON.stringify(patch));
-    return structuredClone(this.store.patch(def, namespace, name, opts.type ?? 'strategic', body, { scope: 'all' }));
+    return cloneJson(this.store.patch(def, namespace, name, opts.type ?? 'strategic', body, { scope: 'all' }));
   }
 
   deleteObject(resource: string, name: string, namespace?: string): void {

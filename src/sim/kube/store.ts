@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { deepEqual, isObject, objectAt, stringAt, type JsonObject } from './json.js';
+import { cloneJson, deepEqual, isObject, objectAt, stringAt, type JsonObject } from './json.js';
 import {
   canonical,
   decodeContinue,
@@ -183,6 +183,8 @@ export class Store {
 
   /** Matches objects as `def` serves them. */
   private matcher(def: ResourceDef, labelSelector?: string, fieldSelector?: string): (obj: JsonObject) => boolean {
+    // No selector (the common case): nothing to match, and no label map to build per object.
+    if (!labelSelector && !fieldSelector) return () => true;
     const labels = labelMatcher(labelSelector);
     const fields = parseFieldSelector(fieldSelector ?? '').map((r) => {
       const getter =
@@ -253,7 +255,7 @@ export class Store {
 
   private decode(def: ResourceDef, body: unknown): JsonObject {
     if (!isObject(body)) throw errors.badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
-    const obj = structuredClone(body);
+    const obj = cloneJson(body);
     if (obj.kind !== undefined && obj.kind !== def.kind) {
       throw errors.badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${def.kind})`);
     }

@@ -84,6 +84,9 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     syncIntervalS: config.syncIntervalMs / 1000, floor: config.minRecordsPerHostname, leaderElection, identity, dryRun: config.dryRun,
     kubeconfig: config.kubeconfigPath || '(in-cluster)', cloudflare: config.cloudflare.baseUrl,
   }, 'starting epictetus');
+  if (!leaderElection && config.kubeconfigPath === '') {
+    log.warn('leader election is off inside a cluster: run exactly one replica, or two would both write DNS');
+  }
   const stopWatchingToken = token.watch(log);
   return run(config, token, log, leaderElection, identity, signal).finally(stopWatchingToken).catch((err: unknown) => {
     log.error({ code: errorCode(err) }, errorMessage(err));

@@ -15,7 +15,8 @@ import type { NodePolicy } from '../reconcile/policy.js';
 import type { Zone } from '../reconcile/zones.js';
 import { backoffDelay } from '../util/retry.js';
 import type { Change } from '../kube/list-watch.js';
-import type { ChangeLogEntry, ControllerStatus } from './status.js';
+import { Reporter } from './reporter.js';
+import type { ControllerStatus } from './status.js';
 
 export interface ControllerOptions {
   /** Zone ids to manage; empty: every zone the token sees. */
@@ -66,7 +67,6 @@ export interface ResolvedHostnames {
 const FORMER_NODE_MEMORY_MS = 15 * 60_000;
 /** Health removals this recent count against the mass-removal guard together with new ones. */
 const GUARD_WINDOW_MS = 5 * 60_000;
-const RECENT_CHANGES = 50;
 
 export class Controller {
   private zones: Zone[] | undefined;
@@ -81,13 +81,11 @@ export class Controller {
   private stopped = false;
   private readonly formerNodes = new Map<string, { name: string; at: number }>();
   private healthRemovals: Array<{ key: string; at: number }> = [];
-  private readonly reportedForeign = new Set<string>();
-  private readonly recentChanges: ChangeLogEntry[] = [];
+  private readonly reporter: Reporter;
   private lastPlans: Plan[] = [];
   private lastVerdicts: ControllerStatus['verdicts'] = [];
   private lastHostnames: ControllerStatus['hostnames'] = [];
   private lastClaims: Pick<ResolvedHostnames, 'conflicts' | 'problems'> = { conflicts: [], problems: [] };
-  private readonly reported = new Set<string>();
   private readonly startedAt = new Date().toISOString();
   private synced = false;
   private lastSuccessfulSync: string | undefined;
@@ -98,7 +96,12 @@ export class Controller {
   private busySince: number | undefined;
   private lastProgressAt = Date.now();
 
-  constructor(private readonly opts: ControllerOptions, private readonly deps: ControllerDeps) {}
+  constructor(private readonly opts: ControllerOptions, private readonly deps: ControllerDeps) {
+    this.reporter = new Reporter(deps.log, {
+      minRecordsPerHostname: opts.minRecordsPerHostname, maxUnhealthyFraction: opts.maxUnhealthyFraction ?? 1,
+      guardWindowMs: GUARD_WINDOW_MS, ...(deps.hooks?.serviceProblem ? { onServiceProblem: deps.hooks.serviceProblem } : {}),
+    });
+  }
 
   /** Starts the loop: a full sync now, then one every sync interval. */
   start(): void {
@@ -170,7 +173,7 @@ export class Controller {
       managedRecords: managed,
       foreignRecords: plans.flatMap((p) => p.foreign),
       held: plans.flatMap((p) => p.held),
-      recentChanges: [...this.recentChanges],
+      recentChanges: this.reporter.recentChanges(),
       busySince: this.busySince,
       lastProgressAt: this.lastProgressAt,
     };
@@ -258,7 +261,7 @@ export class Controller {
     try {
       const { zones, cache } = await this.readZones(full);
       const claims = this.deps.hostnames();
-      this.reportClaims(claims);
+      this.lastClaims = { conflicts: claims.conflicts, problems: claims.problems };
       const now = Date.now();
       const desired = desiredState(this.deps.nodes(), claims.hostnames, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
       this.lastVerdicts = desired.verdicts;
@@ -271,19 +274,13 @@ export class Controller {
         recentHealthRemovals: this.recentHealthRemovals(now),
       });
       this.lastHostnames = planned.hostnames;
-      for (const h of planned.hostnames) {
-        if (h.zone !== null) continue;
-        this.once(`nozone ${h.name}`, () => this.deps.log.warn({ hostname: h.name, source: h.source, zones: zones.map((z) => z.name) },
-          `hostname ${h.name} fits no Cloudflare zone this token can manage; skipping it`));
-      }
-      const plans: Plan[] = [];
+      const plans = planned.zones.map((z) => z.plan);
+      this.reporter.findings({ plans, hostnames: planned.hostnames, zoneNames: zones.map((z) => z.name), ...this.lastClaims });
       let calls = 0;
       for (const { zone, plan: p } of planned.zones) {
-        this.report(p);
-        plans.push(p);
         if (changeCount(p) === 0) continue;
         if (this.opts.dryRun) {
-          this.logChanges(p, true);
+          this.reporter.changes(p, true);
           continue;
         }
         if (!this.canWrite()) {
@@ -295,7 +292,7 @@ export class Controller {
         calls += result.calls;
         this.applyToCache(zone.id, result.created, result.updated, result.deletedIds);
         for (const d of p.deletes) if (d.health) this.healthRemovals.push({ key: `${d.record.name.toLowerCase()} ${d.record.type}`, at: now });
-        this.logChanges(p, false);
+        this.reporter.changes(p, false);
         hooks?.applied?.(p, Date.now());
       }
       this.lastPlans = plans;
@@ -341,70 +338,10 @@ export class Controller {
     this.recheckTimer = setTimeout(() => this.request('grace-ended', false, 0), Math.max(0, at - now) + 10);
   }
 
-  private once(key: string, fn: () => void): void {
-    if (this.reported.has(key)) return;
-    this.reported.add(key);
-    fn();
-  }
-
-  private reportClaims(claims: ResolvedHostnames): void {
-    this.lastClaims = { conflicts: claims.conflicts, problems: claims.problems };
-    for (const c of claims.conflicts) {
-      this.once(`conflict ${c.hostname} ${c.ignored} ${c.difference}`, () => this.deps.log.warn({ hostname: c.hostname, kept: c.kept, ignored: c.ignored, difference: c.difference },
-        `hostname ${c.hostname} is claimed with different settings (${c.difference}): using ${c.kept}, ignoring ${c.ignored}`));
-    }
-    for (const p of claims.problems) {
-      this.once(`problem ${p.service} ${p.problem}`, () => {
-        this.deps.log.warn({ service: p.service, problem: p.problem }, `DNS disabled for service ${p.service}: ${p.problem}`);
-        this.deps.hooks?.serviceProblem?.(p);
-      });
-    }
-  }
-
   private applyToCache(zoneId: string, created: readonly DnsRecord[], updated: readonly DnsRecord[], deletedIds: readonly string[]): void {
     const records = this.cache?.get(zoneId);
     if (records === undefined) return;
     const gone = new Set([...deletedIds, ...updated.map((r) => r.id)]);
     this.cache?.set(zoneId, [...records.filter((r) => !gone.has(r.id)), ...updated, ...created]);
-  }
-
-  private remember(entry: Omit<ChangeLogEntry, 'at'>): void {
-    this.recentChanges.unshift({ at: new Date().toISOString(), ...entry });
-    this.recentChanges.length = Math.min(this.recentChanges.length, RECENT_CHANGES);
-  }
-
-  private logChanges(p: Plan, dry: boolean): void {
-    const entries: Array<Omit<ChangeLogEntry, 'at'>> = [
-      ...p.creates.map((c) => ({ action: 'create' as const, hostname: c.name, type: c.type, ip: c.content, node: c.node, reason: c.reason })),
-      ...p.updates.map((u) => ({ action: 'update' as const, hostname: u.record.name, type: u.record.type, ip: u.record.content, node: u.node, reason: u.reason })),
-      ...p.deletes.map((d) => ({ action: 'delete' as const, hostname: d.record.name, type: d.record.type, ip: d.record.content, node: d.node, reason: d.reason })),
-    ];
-    const verb = { create: 'created', update: 'updated', delete: 'deleted' } as const;
-    for (const e of entries) {
-      const text = dry ? `DRY RUN: would have ${verb[e.action]}` : `DNS record ${verb[e.action]}:`;
-      this.deps.log.info({ ...e, ...(dry ? { dryRun: true } : {}) }, `${text} ${e.hostname} ${e.type} ${e.ip}`);
-      this.remember({ ...e, ...(dry ? { reason: `dry-run: ${e.reason}` } : {}) });
-    }
-  }
-
-  private report(p: Plan): void {
-    const { log } = this.deps;
-    for (const h of p.held) {
-      const fields = { hostname: h.record.name, type: h.record.type, ip: h.record.content, node: h.node, wouldBe: h.wouldBe, guard: h.reason };
-      if (h.reason === 'safety-floor') {
-        log.warn(fields, `SAFETY FLOOR: keeping ${h.record.name} ${h.record.content} although it should go (${h.wouldBe}): removing it would leave fewer than ${this.opts.minRecordsPerHostname} record(s)`);
-      } else {
-        log.warn(fields, `MASS-REMOVAL GUARD: keeping ${h.record.name} ${h.record.content} (${h.wouldBe}): health reasons would remove more than ${(this.opts.maxUnhealthyFraction ?? 1) * 100}% of its records within ${GUARD_WINDOW_MS / 60_000} minutes, which looks like a network or control-plane problem`);
-      }
-    }
-    const seen = new Set<string>();
-    for (const f of p.foreign) {
-      seen.add(f.id);
-      if (this.reportedForeign.has(f.id)) continue;
-      this.reportedForeign.add(f.id);
-      log.warn({ hostname: f.name, type: f.type, ip: f.content, owner: f.owner, reason: f.reason },
-        `leaving alone a record this instance does not own: ${f.name} ${f.type} ${f.content} (${f.reason})`);
-    }
-    for (const id of this.reportedForeign) if (!seen.has(id)) this.reportedForeign.delete(id);
   }
 }

@@ -74,21 +74,23 @@ describe.each<{ kind: BackendKind }>([{ kind: 'sim' }, { kind: 'real' }])('the s
   }
 
   /** Nodes worker-1..n, the Cloudflare simulator, and the service, ready. */
-  async function boot(b: KubeBackend, nodes: number, hostnames: string[] = [HOST]): Promise<{ cf: CloudflareSim; s: ServiceProcess; zoneId: string }> {
+  async function boot(b: KubeBackend, nodes: number, hostnames: string[] = [HOST], env: Record<string, string> = {}): Promise<{ cf: CloudflareSim; s: ServiceProcess; zoneId: string; env: Record<string, string> }> {
     for (let i = 1; i <= nodes; i++) await b.createNode(makeNode(`worker-${i}`, { externalIP: nodeIp(i), internalIP: `10.0.0.${i}` }));
     cloudflare = await CloudflareSim.start({ token: TOKEN, zones: [{ name: ZONE }], dnsPort: false, maxRecordsPerZone: 1_000_000, rateLimit: false });
     const zoneId = cloudflare.zone(ZONE).id;
-    service = startService({
+    const serviceEnv = {
       CLOUDFLARE_API_TOKEN: TOKEN,
       CLOUDFLARE_ZONE_ID: zoneId,
       CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
       K8S_CONFIG_PATH: b.kubeconfigPath,
       DNS_HOSTNAMES: hostnames.join(','),
-    });
+      ...env,
+    };
+    service = startService(serviceEnv);
     const s = service;
     onTestFailed(() => log(`the service's last log lines:\n${[...s.lines.slice(-60), ...s.stderr.slice(-20)].join('\n')}`));
     await s.waitReady(30_000);
-    return { cf: cloudflare, s, zoneId };
+    return { cf: cloudflare, s, zoneId, env: serviceEnv };
   }
 
   function ips(cf: CloudflareSim, zoneId: string, name = HOST): string[] {
@@ -215,8 +217,59 @@ describe.each<{ kind: BackendKind }>([{ kind: 'sim' }, { kind: 'real' }])('the s
   });
 
   // Still to come on both backends (the driver already has getLease and listEvents):
-  it.todo('leader election: the Lease a replica holds, renews and hands over');
-  it.todo('Events about retired nodes, in namespace default');
+  it('leader election: one replica holds and renews the Lease, and hands it over on SIGTERM', async (ctx) => {
+    const b = use(ctx);
+    const lease = `epictetus-${kind}-${Date.now()}`;
+    const { s: first, env } = await boot(b, 2, [HOST], { LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'default', LEASE_NAME: lease });
+    const second = startService(env);
+    try {
+      await second.waitReady(30_000);
+      const identity = async (p: ServiceProcess) => ((await p.get('/health')).body.leadership as { identity: string; role: string });
+      const [a, c] = [await identity(first), await identity(second)];
+      expect([a.role, c.role]).toEqual(['leader', 'follower']);
+      const held = await b.getLease('default', lease);
+      expect(held?.spec?.holderIdentity).toBe(a.identity);
+      expect(held?.spec?.leaseDurationSeconds).toBe(15);
+      const renewed = new Date(String(held?.spec?.renewTime)).getTime();
+      await waitFor(async () => new Date(String((await b.getLease('default', lease))?.spec?.renewTime)).getTime() > renewed || undefined, 10_000, 'a renewal');
+
+      expect(await first.stop('SIGTERM')).toBe(0);
+      await waitFor(async () => (await b.getLease('default', lease))?.spec?.holderIdentity === c.identity || undefined, 8_000, 'hand-over');
+      expect((await identity(second)).role).toBe('leader');
+      expect((await b.getLease('default', lease))?.spec?.leaseTransitions).toBeGreaterThanOrEqual(1);
+    } finally {
+      await second.stop('SIGKILL');
+    }
+  });
+
+  it('holds a retiring node with the delay-deletion annotation, then releases it', async (ctx) => {
+    const b = use(ctx);
+    const KEY = 'delay-deletion.cluster-autoscaler.kubernetes.io/epictetus';
+    const { cf, zoneId } = await boot(b, 2, [HOST], { HOLD_NODE_DELETION: 'true', DNS_TTL: '60', HOLD_MARGIN_SECONDS: '0', HOLD_MAX_SECONDS: '3' });
+    await waitIps(cf, zoneId, nodeIps(1, 2));
+    const annotation = async () => (await b.listNodes()).find((n) => n.metadata?.name === 'worker-1')?.metadata?.annotations?.[KEY];
+    await b.patchNode('worker-1', { spec: { taints: [CANDIDATE, TO_BE_DELETED] } }, 'strategic');
+    const placed = await waitFor(annotation, 8_000, 'hold placed');
+    const deletedAt = cf.commits.find((c) => c.kind === 'delete')?.at ?? Infinity;
+    expect(Date.parse(placed)).toBeGreaterThanOrEqual(deletedAt); // valued with when the records went, after they went
+    expect(ips(cf, zoneId)).toEqual(nodeIps(2));
+    await waitFor(async () => (await annotation()) === undefined || undefined, 10_000, 'hold released');
+    const taints = (await b.listNodes()).find((n) => n.metadata?.name === 'worker-1')?.spec?.taints?.map((t) => t.key).sort();
+    expect(taints).toEqual(['DeletionCandidateOfClusterAutoscaler', 'ToBeDeletedByClusterAutoscaler']);
+  });
+
+  it('records Events about a retired node in namespace default', async (ctx) => {
+    const b = use(ctx);
+    const { cf, zoneId } = await boot(b, 2);
+    await waitIps(cf, zoneId, nodeIps(1, 2));
+    await b.patchNode('worker-1', { spec: { taints: [CANDIDATE, TO_BE_DELETED] } }, 'strategic');
+    await waitIps(cf, zoneId, nodeIps(2));
+    const event = await waitFor(async () => (await b.listEvents('default'))
+      .find((e) => e.reason === 'DNSRecordsRemoved' && e.involvedObject.name === 'worker-1'), 10_000, 'the Event');
+    expect(event.involvedObject.kind).toBe('Node');
+    expect(event.reportingComponent).toBe('epictetus');
+    expect(event.message).toContain(`${HOST} A ${nodeIp(1)} (both-ca-taints)`);
+  });
 });
 
 /** Back to an empty cluster between tests: no Nodes, no Services of ours. */

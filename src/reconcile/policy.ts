@@ -46,6 +46,8 @@ export interface NodeVerdict {
   readonly reasons: readonly string[];
   /** When a readiness grace period ends (ms epoch): the verdict may change then. */
   readonly recheckAt?: number;
+  /** More about a reason, for people: why a fallback address was rejected. */
+  readonly detail?: string;
 }
 
 export function evaluateNode(node: NodeSnapshot, policy: NodePolicy, now: number): NodeVerdict {
@@ -69,7 +71,11 @@ export function evaluateNode(node: NodeSnapshot, policy: NodePolicy, now: number
   if (policy.nodeSelector !== null && !matches(policy.nodeSelector, node.labels)) reasons.push('not-selected');
   if (policy.honorExcludeLabel && node.labels[EXCLUDE_FROM_LB] !== undefined) reasons.push('excluded-from-lb');
   if (node.ipv4.length === 0 && node.ipv6.length === 0) reasons.push('no-external-ip');
-  return { name: node.name, eligible: reasons.length === 0, reasons, ...(recheckAt === undefined ? {} : { recheckAt }) };
+  const detail = reasons.includes('no-external-ip') ? node.addressProblem : undefined;
+  return {
+    name: node.name, eligible: reasons.length === 0, reasons,
+    ...(recheckAt === undefined ? {} : { recheckAt }), ...(detail === undefined ? {} : { detail }),
+  };
 }
 
 /** Whether a node the policy allows also serves one hostname (its control-plane or selector filter). */

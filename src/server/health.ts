@@ -76,7 +76,7 @@ export function healthReport(v: HealthView): ProbeResult {
       nodes: {
         total: s.verdicts.length,
         eligible: s.verdicts.length - excluded.length,
-        excluded: excluded.slice(0, 200).map((n) => ({ name: n.name, reasons: n.reasons })),
+        excluded: excluded.slice(0, 200).map((n) => ({ name: n.name, reasons: n.reasons, ...(n.detail ? { detail: n.detail } : {}) })),
       },
       hostnames: s.hostnames,
       conflicts: s.conflicts,

@@ -20,7 +20,7 @@ function table(caption: string, head: readonly string[], rows: readonly (readonl
 export function renderStatusPage(d: PageData): string {
   const s = d.status;
   const held = s.held.map((h) => [h.record.name, h.record.type, h.record.content, h.node ?? '', h.wouldBe, h.reason]);
-  const nodes = s.verdicts.slice(0, 1000).map((v) => [v.name, v.eligible ? 'serving' : 'excluded', v.reasons.join(', ')]);
+  const nodes = s.verdicts.slice(0, 1000).map((v) => [v.name, v.eligible ? 'serving' : 'excluded', [v.reasons.join(', '), v.detail].filter(Boolean).join(': ')]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="10"><title>Epictetus status</title>

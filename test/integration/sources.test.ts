@@ -464,7 +464,7 @@ describe('IPv6 and fallback addresses', () => {
     await waitIps(w, HOST, ['203.0.113.31']);
     const h = await health(s);
     expect(h.nodes).toMatchObject({ total: 2, eligible: 1 });
-    expect(h.nodes.excluded).toEqual([{ name: 'flannel-priv', reasons: ['no-external-ip'] }]);
+    expect(h.nodes.excluded).toEqual([{ name: 'flannel-priv', reasons: ['no-external-ip'], detail: 'flannel.alpha.coreos.com/public-ip: 10.1.2.3 is in the non-public range 10.0.0.0/8' }]);
     expect(w.cloudflare.records().some((r) => r.content === '10.1.2.3')).toBe(false);
   });
 });

@@ -43,6 +43,11 @@ describe('node policy', () => {
     expect(v.eligible).toBe(reasons.length === 0);
   });
 
+  it('says why a fallback address was not used', () => {
+    const v = evaluateNode(node('n', { addressProblem: 'flannel.alpha.coreos.com/public-ip: 10.1.2.3 is in the non-public range 10.0.0.0/8' }), DEFAULT_POLICY, NOW);
+    expect(v).toMatchObject({ reasons: ['no-external-ip'], detail: expect.stringContaining('10.0.0.0/8') });
+  });
+
   it('says when a grace period ends, so the controller can look again then', () => {
     const v = evaluateNode(node('n', { ...ip, ready: 'False', readySince: NOW - 10_000 }), DEFAULT_POLICY, NOW);
     expect(v.recheckAt).toBe(NOW + 20_000);

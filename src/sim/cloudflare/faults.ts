@@ -16,6 +16,16 @@ export class Faults {
     this.pending.push({ rule, remaining: rule.count ?? 1 });
   }
 
+  /** How many injected failures are still to be served. */
+  get remaining(): number {
+    return this.pending.reduce((n, p) => n + p.remaining, 0);
+  }
+
+  /** Forgets every failure not yet served. */
+  clear(): void {
+    this.pending.length = 0;
+  }
+
   /** The first pending fault matching the method and the path (with its query string); uses it up. */
   take(method: string, pathAndQuery: string): FailNextOptions | undefined {
     const i = this.pending.findIndex(

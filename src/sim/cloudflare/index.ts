@@ -129,6 +129,16 @@ export class CloudflareSim {
     this.faults.add(opts);
   }
 
+  /** Failures queued by failNext and not yet served. */
+  get pendingFaults(): number {
+    return this.faults.remaining;
+  }
+
+  /** Drops the failures queued by failNext that were not served yet. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   setLatency(ms: number): void {
     this.faults.latencyMs = ms;
   }

@@ -189,6 +189,16 @@ export class KubeSim {
     this.server.failNext(opts);
   }
 
+  /** Failures queued by failNext and not yet served. */
+  get pendingFaults(): number {
+    return this.server.pendingFaults;
+  }
+
+  /** Drops the failures queued by failNext that were not served yet. */
+  clearFaults(): void {
+    this.server.clearFaults();
+  }
+
   /** Delays every answer (and the start of every watch) by `ms`. */
   setLatency(ms: number): void {
     this.server.latencyMs = ms;

@@ -87,6 +87,15 @@ export class SimServer {
     this.faults.push({ ...spec, count: spec.count ?? 1 });
   }
 
+  /** Failures queued by failNext and not yet served. */
+  get pendingFaults(): number {
+    return this.faults.reduce((n, f) => n + f.count, 0);
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   private takeFault(method: string, path: string): FaultSpec | undefined {
     const index = this.faults.findIndex(
       (f) => (!f.method || f.method.toUpperCase() === method) && (!f.pathPrefix || path.startsWith(f.pathPrefix)),

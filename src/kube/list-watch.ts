@@ -166,7 +166,7 @@ export class ListWatch<T> {
         if (type === 'ERROR') {
           const code = (object as { code?: unknown } | null)?.code;
           if (code === 410) finish({ kind: 'expired' });
-          else finish({ kind: 'failed', error: new Error(`watch ERROR event: ${JSON.stringify(object).slice(0, 300)}`) });
+          else finish({ kind: 'failed', error: new Error(`watch ERROR event: ${String(JSON.stringify(object) ?? object).slice(0, 300)}`) });
           return;
         }
         const rv = resourceVersionOf(object);

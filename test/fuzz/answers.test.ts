@@ -57,7 +57,7 @@ describe('Cloudflare answers', () => {
         expect(err).toBeInstanceOf(EpictetusError);
         expect((err as EpictetusError).code).toMatch(/^EPI_CF_/);
       }
-    }), { numRuns: 60 });
+    }), { numRuns: Number(process.env.FUZZ_RUNS ?? 60) });
   });
 
   it('stop a listing whose pages never end', async () => {
@@ -101,7 +101,7 @@ describe('watch streams', () => {
       for (const [name, snap] of lw.items) expect(snap.name).toBe(name);
       expect(lw.status().synced).toBe(true);
       stop.abort();
-    }), { numRuns: 80 });
+    }), { numRuns: Number(process.env.FUZZ_RUNS ?? 80) });
   });
 });
 

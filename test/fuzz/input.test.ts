@@ -65,7 +65,7 @@ describe('Node objects', () => {
       if (!hasExternal) for (const ip of [...s.ipv4, ...s.ipv6]) expect(nonPublicReason(canonicalIp(ip)!)).toBeNull();
       for (const v of Object.values(s.taints)) expect(typeof v).toBe('string');
       expect(['True', 'False', 'Unknown']).toContain(s.ready);
-    }), { numRuns: 800 });
+    }), { numRuns: Number(process.env.FUZZ_RUNS ?? 800) });
   });
 });
 
@@ -83,6 +83,6 @@ describe('Service annotations', () => {
         expect(spec.ttl === 1 || (spec.ttl >= 60 && spec.ttl <= 86400)).toBe(true);
         if (spec.proxied) expect(spec.ttl).toBe(1);
       }
-    }), { numRuns: 800 });
+    }), { numRuns: Number(process.env.FUZZ_RUNS ?? 800) });
   });
 });

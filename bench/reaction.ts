@@ -1,0 +1,126 @@
+/**
+ * 1. Reaction latency: from the Kubernetes simulator's answer to the PATCH that puts the
+ * second cluster-autoscaler taint on a node, until the Cloudflare simulator has committed the
+ * deletion of that node's records on every hostname.
+ */
+import { performance } from 'node:perf_hooks';
+import type { World } from '../src/cli/world.js';
+import { kindOf } from './lib/cloudflare-log.js';
+import { caTaints, patchTaints } from './lib/kube-http.js';
+import { progress, sleep, waitFor } from './lib/progress.js';
+import { Service } from './lib/service.js';
+import { round, summarize, type Summary } from './lib/stats.js';
+import type { BenchOptions, BenchOutcome, Target } from './lib/types.js';
+import { HOSTNAMES, nodeIp, nodeName, startBenchWorld, stopBenchWorld } from './lib/world.js';
+
+/** Resolves with performance.now() at the commit that deletes the last of `ip`'s records. */
+function deletionOf(world: World, ip: string, records: number, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const names = new Set<string>();
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`records of ${ip} not deleted within ${timeoutMs} ms (${names.size}/${records})`));
+    }, timeoutMs);
+    const unsubscribe = world.cloudflare.onCommit((c) => {
+      if (c.kind !== 'delete' || c.record.content !== ip) return;
+      names.add(c.record.name);
+      if (names.size === records) {
+        const at = performance.now();
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(at);
+      }
+    });
+  });
+}
+
+/** Waits until the zone holds `records` records and no request came for `quietMs`. */
+export async function settle(world: World, records: number, quietMs = 1000, timeoutMs = 120_000): Promise<void> {
+  await waitFor(() => world.cloudflare.records(world.zoneId).length === records, timeoutMs, `${records} records in the zone`, 50);
+  await waitFor(() => {
+    const last = world.cloudflare.requests[world.cloudflare.requests.length - 1];
+    return last === undefined || Date.now() - last.at >= quietMs;
+  }, timeoutMs, 'the API to be quiet', 50);
+}
+
+type Run = {
+  addedLatencyMs: number;
+  latencyMs: Summary;
+  samplesMs: number[];
+  /** Samples during which a periodic full sync (a list of the zone) was running or finished. */
+  samplesOverlappingFullSync: number;
+  batchCallsPerRemoval: number;
+}
+
+export async function reactionLatency(opts: BenchOptions): Promise<BenchOutcome> {
+  const nodes = opts.quick ? 200 : 1000;
+  const iterations = opts.quick ? 10 : 50;
+  const addedLatencies = [0, 50];
+  const taintGapMs = 300;
+  const cooldownMs = 150;
+  const world = await startBenchWorld({ nodes, realistic: false });
+  const service = new Service({ env: world.env });
+  try {
+    progress(`reaction: ${nodes} nodes, ${HOSTNAMES.length} hostnames; starting the service`);
+    await service.waitReady();
+    await settle(world, nodes * HOSTNAMES.length);
+    const runs: Run[] = [];
+    let next = 1;
+    for (const added of addedLatencies) {
+      world.cloudflare.setLatency(added);
+      progress(`reaction: ${iterations} removals with ${added} ms added to every Cloudflare call`);
+      const samples: number[] = [];
+      let overlapping = 0;
+      let batches = 0;
+      for (let k = 0; k < iterations; k++) {
+        const i = next++;
+        await patchTaints(world.kube.url, nodeName(i), caTaints('first'));
+        await sleep(taintGapMs);
+        const from = world.cloudflare.requests.length;
+        const wallFrom = Date.now();
+        const deleted = deletionOf(world, nodeIp(i), HOSTNAMES.length, 30_000);
+        const t0 = await patchTaints(world.kube.url, nodeName(i), caTaints('both'));
+        const t1 = await deleted;
+        samples.push(t1 - t0);
+        await sleep(cooldownMs);
+        const during = world.cloudflare.requests.slice(from);
+        if (during.some((r) => kindOf(r) === 'list-records' && r.at >= wallFrom)) overlapping++;
+        batches += during.filter((r) => kindOf(r) === 'batch').length;
+      }
+      runs.push({
+        addedLatencyMs: added,
+        latencyMs: summarize(samples),
+        samplesMs: samples.map((s) => round(s)),
+        samplesOverlappingFullSync: overlapping,
+        batchCallsPerRemoval: round(batches / iterations, 2),
+      });
+    }
+    world.cloudflare.setLatency(0);
+    const count = await service.metric('epictetus_reaction_latency_seconds_count');
+    const sum = await service.metric('epictetus_reaction_latency_seconds_sum');
+    const targets: Target[] = runs.map((r) => {
+      const limit = 250 + r.addedLatencyMs;
+      const met = r.latencyMs.p99 < limit;
+      return {
+        target: `p99 < 250 ms + the Cloudflare call (${r.addedLatencyMs} ms added): < ${limit} ms`,
+        met,
+        ...(met ? {} : { why: `p99 was ${r.latencyMs.p99} ms (${r.samplesOverlappingFullSync} of ${r.latencyMs.n} samples overlapped a periodic full sync)` }),
+      };
+    });
+    return {
+      params: {
+        nodes, hostnames: HOSTNAMES.length, iterations, addedLatencyMs: addedLatencies, taintGapMs,
+        serviceDebounceMs: 50, dnsSyncIntervalS: 60,
+        measured: 'simulator PATCH answer (second taint) -> simulator commit of the last of the node\'s records',
+      },
+      results: {
+        runs: runs.map((r) => ({ ...r })),
+        serviceReactionHistogram: { count, meanMs: count > 0 ? round((sum / count) * 1000) : null },
+      },
+      targets,
+    };
+  } finally {
+    await service.stop();
+    await stopBenchWorld(world);
+  }
+}

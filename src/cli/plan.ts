@@ -21,7 +21,7 @@ async function listAll<T>(api: ResourceApi, codec: Codec<T>): Promise<T[]> {
   const out: T[] = [];
   let cont: string | undefined;
   do {
-    const page = await api.list({ limit: 500, ...(cont ? { continue: cont } : {}) });
+    const page = await api.list({ limit: 100, ...(cont ? { continue: cont } : {}) });
     for (const item of page.items) {
       const snap = codec.snapshot(item);
       if (snap !== undefined) out.push(snap);

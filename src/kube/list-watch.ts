@@ -121,7 +121,7 @@ export class ListWatch<T> {
     let cont: string | undefined;
     let rv: string;
     do {
-      const page = await this.api.list({ limit: this.opts.pageSize ?? 500, ...(cont ? { continue: cont } : {}) });
+      const page = await this.api.list({ limit: this.opts.pageSize ?? 100, ...(cont ? { continue: cont } : {}) });
       for (const item of page.items) {
         const key = this.codec.key(item);
         const snap = key === undefined ? undefined : this.codec.snapshot(item);

@@ -1,5 +1,5 @@
 /** Prometheus metrics (prom-client), all prefixed epictetus_. Gauges are read from the status at scrape time. */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ControllerStatus } from '../controller/status.js';
 import type { SourceStatus } from '../kube/list-watch.js';
 
@@ -23,6 +23,8 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const r = [this.registry];
+    // Process metrics (RSS, heap, GC, event-loop lag): what a memory limit must be set from.
+    collectDefaultMetrics({ register: this.registry, prefix: 'epictetus_' });
     this.reconciles = new Counter({ name: 'epictetus_reconciles_total', help: 'Reconciles by result (changed, noop, failed, skipped as a follower)', labelNames: ['result'], registers: r });
     this.cloudflareRequests = new Counter({ name: 'epictetus_cloudflare_requests_total', help: 'Cloudflare API requests by HTTP method and status (0: no answer)', labelNames: ['method', 'status'], registers: r });
     this.retries = new Counter({ name: 'epictetus_retries_total', help: 'Retried API calls by API and error code', labelNames: ['api', 'code'], registers: r });

@@ -53,15 +53,32 @@ type Run = {
 }
 
 export async function reactionLatency(opts: BenchOptions): Promise<BenchOutcome> {
+  const plain = await measure(opts, [0, 50], {});
+  // Issue 8: holding retired nodes (HOLD_NODE_DELETION) must add nothing to the removal itself.
+  const held = await measure(opts, [0], { HOLD_NODE_DELETION: 'true' });
+  const p50 = (o: BenchOutcome) => ((o.results as { runs: Array<{ latencyMs: Summary }> }).runs[0]?.latencyMs.p50 ?? Infinity);
+  const extra = round(p50(held) - p50(plain));
+  const met = extra <= 20;
+  return {
+    params: { ...plain.params, holdVariant: { HOLD_NODE_DELETION: 'true', addedLatencyMs: [0] } },
+    results: { ...plain.results, withHold: held.results, holdAddsMs: extra },
+    targets: [...plain.targets, {
+      target: 'HOLD_NODE_DELETION adds nothing to the removal: p50 with the hold within 20 ms of p50 without (same run)',
+      met,
+      ...(met ? {} : { why: `p50 was ${extra} ms slower with the hold` }),
+    }],
+  };
+}
+
+async function measure(opts: BenchOptions, addedLatencies: number[], extraEnv: Record<string, string>): Promise<BenchOutcome> {
   const nodes = opts.quick ? 200 : 1000;
   const iterations = opts.quick ? 10 : 50;
-  const addedLatencies = [0, 50];
   const taintGapMs = 300;
   const cooldownMs = 150;
   const world = await startBenchWorld({ nodes, realistic: false });
-  const service = new Service({ env: world.env });
+  const service = new Service({ env: { ...world.env, ...extraEnv } });
   try {
-    progress(`reaction: ${nodes} nodes, ${HOSTNAMES.length} hostnames; starting the service`);
+    progress(`reaction: ${nodes} nodes, ${HOSTNAMES.length} hostnames${Object.keys(extraEnv).length > 0 ? ` (${JSON.stringify(extraEnv)})` : ''}; starting the service`);
     await service.waitReady();
     await settle(world, nodes * HOSTNAMES.length);
     const runs: Run[] = [];

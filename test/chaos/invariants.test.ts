@@ -1,0 +1,216 @@
+/** The soak's judges on hand-made histories: each rule flags what it must, and only that. */
+import { describe, expect, it } from 'vitest';
+import type { Commit, DnsRecordView } from '../../src/sim/cloudflare/index.js';
+import {
+  checkFinal, checkLeadership, checkProcesses, decisionTime, replayCommits, windowStart, VIEW_LAG_MS,
+  type Disturbance,
+} from './invariants.js';
+import { ClusterModel, Timeline, type NodeState } from './model.js';
+import type { ProxiedRequest } from './proxy.js';
+import type { Incarnation } from './replicas.js';
+
+const T0 = 1_800_000_000_000;
+const OURS = 'epictetus:owner=chaos';
+let ids = 0;
+
+function rec(name: string, content: string, comment: string | null = OURS, type = 'A', id = `r${++ids}`): DnsRecordView {
+  return {
+    id, zone_id: 'z', zone_name: 'example.com', name, type, content, proxiable: true, proxied: false, ttl: 1, comment, tags: [],
+    created_on: '', modified_on: '', meta: {}, settings: {},
+  };
+}
+
+const commit = (at: number, kind: Commit['kind'], record: DnsRecordView): Commit => ({ at, kind, zoneId: 'z', record });
+
+function request(over: Partial<ProxiedRequest> & { seq: number; at: number }): ProxiedRequest {
+  return { tag: 'a', incarnation: 1, method: 'POST', path: '/zones/z/dns_records/batch', holder: 'id-a', status: 200, answeredAt: over.at + 5, ...over };
+}
+
+function node(name: string, ipv4: string): NodeState {
+  return { name, ipv4, ipv6: undefined, exists: true, candidate: false, toBeDeleted: false, ready: 'True' };
+}
+
+/** app.example.com claimed from T0; node-1 (198.18.0.1) and node-2 (198.18.0.2) eligible from T0. */
+function cluster(): ClusterModel {
+  const m = new ClusterModel();
+  m.setHostname(T0, 'app.example.com', true, 1);
+  m.addNode(T0, node('node-1', '198.18.0.1'));
+  m.addNode(T0, node('node-2', '198.18.0.2'));
+  return m;
+}
+
+describe('Timeline', () => {
+  it('answers the value at a time, over an interval, and since when', () => {
+    const t = new Timeline<boolean>();
+    t.set(10, true);
+    t.set(20, true); // no change
+    t.set(30, false);
+    t.set(40, true);
+    expect([t.at(5), t.at(10), t.at(35), t.at(45)]).toEqual([undefined, true, false, true]);
+    expect(t.throughout(true, 10, 29)).toBe(true);
+    expect(t.throughout(true, 10, 30)).toBe(false);
+    expect(t.throughout(true, 41, 99)).toBe(true);
+    expect([t.since(25), t.since(45)]).toEqual([10, 40]);
+  });
+});
+
+describe('only the leader writes', () => {
+  const identities = new Map([['id-a', { tag: 'a', n: 1 }], ['id-b', { tag: 'b', n: 1 }]]);
+  it('flags a write sent while another replica held the Lease, not one by the holder or with no holder', () => {
+    const judged = checkLeadership([
+      request({ seq: 1, at: T0, holder: 'id-a' }),
+      request({ seq: 2, at: T0 + 1, holder: '' }),
+      request({ seq: 3, at: T0 + 2, method: 'GET', holder: 'id-b' }),
+      request({ seq: 4, at: T0 + 3, holder: 'id-b' }),
+      request({ seq: 5, at: T0 + 4, tag: 'b', holder: 'id-b' }),
+    ], identities, new Map([[1, 'id-b']]));
+    expect(judged.violations.map((v) => v.at)).toEqual([T0 + 3]);
+    expect(judged.violations[0]?.message).toContain('replica b#1');
+    expect(judged.info).toEqual({ writes: 4, writesAnsweredAfterTakeover: 1 });
+  });
+});
+
+describe('wrongful deletions and the floor', () => {
+  it('finds when the service decided: the first of identical tries', () => {
+    const body = '{"deletes":[{"id":"x"}]}';
+    const reqs = [
+      request({ seq: 1, at: T0, body: '{"deletes":[{"id":"y"}]}', deletes: ['y'] }),
+      request({ seq: 2, at: T0 + 100, body, deletes: ['x'], status: 429 }),
+      request({ seq: 3, at: T0 + 2_100, body, deletes: ['x'], status: 500 }),
+      request({ seq: 4, at: T0 + 3_000, body, deletes: ['x'] }),
+    ];
+    expect(decisionTime('x', T0 + 3_001, reqs)).toMatchObject({ at: T0 + 100, request: { seq: 4 } });
+    expect(decisionTime('z', T0 + 3_001, reqs)).toEqual({ at: T0 + 3_001 });
+  });
+
+  it('a Kubernetes disturbance in effect widens the window back to its start', () => {
+    const d: Disturbance[] = [{ kind: 'kube-410', from: T0 + 1_000, to: T0 + 6_000 }];
+    expect(windowStart(T0 + 5_000, d)).toBe(T0 + 1_000 - VIEW_LAG_MS);
+    expect(windowStart(T0 + 7_000, d)).toBe(T0 + 7_000 - VIEW_LAG_MS);
+  });
+
+  function judge(m: ClusterModel, commits: Commit[], requests: ProxiedRequest[] = [], disturbances: Disturbance[] = []) {
+    return replayCommits({ commits, requests, model: m, disturbances, owner: 'chaos', floor: 1, foreignIds: new Set() });
+  }
+
+  it('flags deleting the record of a node eligible all along, and not of one that just left', () => {
+    const m = cluster();
+    const r1 = rec('app.example.com', '198.18.0.1');
+    const r2 = rec('app.example.com', '198.18.0.2');
+    m.nodes.get('node-2')!.candidate = true;
+    m.nodes.get('node-2')!.toBeDeleted = true;
+    m.touchNode(T0 + 9_000, 'node-2');
+    m.addNode(T0, node('node-3', '198.18.0.3'));
+    const r3 = rec('app.example.com', '198.18.0.3');
+    const judged = judge(m, [commit(T0, 'create', r1), commit(T0, 'create', r2), commit(T0, 'create', r3), commit(T0 + 10_000, 'delete', r1), commit(T0 + 10_000, 'delete', r2)]);
+    expect(judged.violations.map((v) => v.invariant)).toEqual(['wrongfulDeletions']);
+    expect(judged.violations[0]?.message).toContain('198.18.0.1 (node node-1)');
+    expect(judged.info).toMatchObject({ deletes: 2, deletionsOfIneligible: 1 });
+  });
+
+  it('excuses a deletion decided within the view lag of the node coming back, or before it came back', () => {
+    const m = cluster();
+    const n1 = m.nodes.get('node-1')!;
+    const r1 = rec('app.example.com', '198.18.0.1');
+    const judge = (m2: ClusterModel, commits: Commit[], requests: ProxiedRequest[], disturbances: Disturbance[] = []) => replayCommits({
+      commits: [commit(T0, 'create', rec('app.example.com', '198.18.0.2')), ...commits], requests, model: m2, disturbances, owner: 'chaos', floor: 1, foreignIds: new Set(),
+    });
+    n1.ready = 'False';
+    m.touchNode(T0 + 5_000, 'node-1');
+    n1.ready = 'True';
+    m.touchNode(T0 + 8_000, 'node-1');
+    const reqs = [request({ seq: 1, at: T0 + 9_000, body: 'b', deletes: [r1.id] })];
+    expect(judge(m, [commit(T0, 'create', r1), commit(T0 + 9_010, 'delete', r1)], reqs).info).toMatchObject({ deletionsOfEligibleExcused: 1 });
+    const early = [request({ seq: 1, at: T0 + 7_000, body: 'b', deletes: [r1.id] })];
+    expect(judge(m, [commit(T0, 'create', r1), commit(T0 + 9_010, 'delete', r1)], early).info).toMatchObject({ deletionsDecidedBeforeEligible: 1 });
+    const late = [request({ seq: 1, at: T0 + 20_000, body: 'b', deletes: [r1.id] })];
+    expect(judge(m, [commit(T0, 'create', r1), commit(T0 + 20_010, 'delete', r1)], late).violations).toHaveLength(1);
+    const disturbed: Disturbance[] = [{ kind: 'kube-list-fail', from: T0 + 7_000, to: T0 + 30_000 }];
+    expect(judge(m, [commit(T0, 'create', r1), commit(T0 + 20_010, 'delete', r1)], late, disturbed).violations).toEqual([]);
+  });
+
+  it('an unclaimed hostname may lose all its records; a claimed one keeps the floor', () => {
+    const m = cluster();
+    const a1 = rec('app.example.com', '198.18.0.1');
+    const s1 = rec('svc.example.com', '198.18.0.1');
+    m.setHostname(T0, 'svc.example.com', true, 1);
+    m.setHostname(T0 + 5_000, 'svc.example.com', false, 1);
+    for (const n of m.nodes.values()) n.ready = 'False';
+    m.touchNode(T0 + 5_000, 'node-1');
+    m.touchNode(T0 + 5_000, 'node-2');
+    const judged = judge(m, [commit(T0, 'create', a1), commit(T0, 'create', s1), commit(T0 + 10_000, 'delete', a1), commit(T0 + 10_000, 'delete', s1)]);
+    expect(judged.violations.map((v) => `${v.invariant} ${v.message.split(' ')[0]}`)).toEqual(['floorBreaches app.example.com']);
+  });
+
+  it('flags two identical records at once', () => {
+    const m = cluster();
+    const judged = judge(m, [commit(T0, 'create', rec('app.example.com', '198.18.0.1')), commit(T0, 'create', rec('app.example.com', '198.18.0.1'))]);
+    expect(judged.violations.map((v) => v.invariant)).toEqual(['duplicates']);
+  });
+});
+
+describe('the final state', () => {
+  const final = (m: ClusterModel, records: DnsRecordView[], foreignBefore: DnsRecordView[] = [], commits: Commit[] = []) =>
+    checkFinal({ records, model: m, owner: 'chaos', floor: 1, foreignBefore, commits, types: ['A'] });
+
+  it('passes when the records are exactly the eligible nodes, around foreign records', () => {
+    const m = cluster();
+    const foreign = [rec('app.example.com', '192.0.2.10', 'hand-made'), rec('app.example.com', '198.18.0.2', 'epictetus:owner=other')];
+    const judged = final(m, [rec('app.example.com', '198.18.0.1'), ...foreign], foreign);
+    expect(judged.violations).toEqual([]);
+    expect(judged.converged).toBe(true);
+  });
+
+  it('names missing records, lost removals, unadopted and mis-set records, and touched foreign ones', () => {
+    const m = cluster();
+    m.nodes.get('node-2')!.exists = false;
+    m.touchNode(T0 + 1, 'node-2');
+    m.addNode(T0 + 2, node('node-3', '198.18.0.3'));
+    m.setHostname(T0, 'old.example.com', false, 1);
+    const foreign = rec('app.example.com', '192.0.2.10', 'hand-made');
+    const judged = final(m, [
+      { ...rec('app.example.com', '198.18.0.1'), ttl: 300 },
+      rec('app.example.com', '198.18.0.2'),
+      rec('app.example.com', '198.18.0.3', null),
+      rec('old.example.com', '198.18.0.1'),
+      { ...foreign, comment: 'changed' },
+    ], [foreign], [commit(T0 + 5, 'update', foreign)]);
+    expect(judged.violations.map((v) => v.invariant).sort()).toEqual([
+      'foreignRecordsTouched', 'foreignRecordsTouched', 'lostRemovals', 'lostRemovals', 'missingRecords', 'wrongSettings', 'wrongSettings',
+    ]);
+    expect(judged.converged).toBe(false);
+  });
+
+  it('lets the safety floor keep one record when no node is eligible', () => {
+    const m = cluster();
+    for (const n of m.nodes.values()) n.ready = 'False';
+    expect(final(m, [rec('app.example.com', '198.18.0.1')])).toMatchObject({ violations: [], info: { heldByFloor: 1 } });
+    expect(final(m, [rec('app.example.com', '198.18.0.1'), rec('app.example.com', '198.18.0.2')]).violations.map((v) => v.invariant)).toEqual(['lostRemovals']);
+  });
+});
+
+describe('processes', () => {
+  function inc(over: Partial<Incarnation>): Incarnation {
+    return {
+      tag: 'a', n: 1, pid: 1, startedAt: T0, identity: 'id', exitedAt: undefined, exitCode: undefined, exitSignal: undefined, endedBy: undefined,
+      paused: false, rss: [], tail: [], counters: {}, exited: Promise.resolve(), ...over,
+    };
+  }
+
+  it('flags exits we did not cause and a SIGTERM not answered by 0', () => {
+    const judged = checkProcesses([
+      inc({ n: 1, exitedAt: T0 + 1, exitCode: null, exitSignal: 'SIGKILL', endedBy: 'sigkill' }),
+      inc({ n: 2, exitedAt: T0 + 2, exitCode: 70 }),
+      inc({ n: 3, exitedAt: T0 + 3, exitCode: 1, endedBy: 'sigterm' }),
+      inc({ n: 4, exitedAt: T0 + 4, exitCode: 0, endedBy: 'sigterm' }),
+    ]);
+    expect(judged.violations.map((v) => `${v.invariant} ${v.replica?.n}`)).toEqual(['unexpectedExits 2', 'unexpectedExits 3']);
+  });
+
+  it('flags RSS peaks that keep rising over a long life, not a flat one', () => {
+    const samples = (f: (i: number) => number): Array<[number, number]> => Array.from({ length: 200 }, (_, i) => [T0 + i * 2_000, f(i)]);
+    expect(checkProcesses([inc({ rss: samples(() => 90_000) })]).violations).toEqual([]);
+    expect(checkProcesses([inc({ rss: samples((i) => 90_000 + i * 1_000) })]).violations.map((v) => v.invariant)).toEqual(['memory']);
+    expect(checkProcesses([inc({ rss: [[T0, 500 * 1024]] })]).violations.map((v) => v.invariant)).toEqual(['memory']);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * Deterministic regressions for what the chaos soak found (see soak.ts). Each runs the built
+ * service as a separate process against both simulators, like the integration tests.
+ *
+ * KNOWN PRODUCT BUG (found by `npm run chaos -- --seconds 60 --seed 2`): a failed reconcile asks
+ * for a retry with a back-off delay (or the Retry-After of a 429) from inside the reconcile, while
+ * `running` is still set; `Controller.request` then only records it as pending, and the `finally`
+ * of `fire()` starts the pending job at once with delay 0. So the back-off and Retry-After
+ * between reconciles are ignored: after a refused batch the service re-lists and re-posts within
+ * milliseconds, again and again — a 429 with "Retry-After: 120" is answered by about 400 calls a
+ * second, each with an ERROR log line, which against Cloudflare's 1,200 calls per 5 minutes keeps
+ * the account blocked. Suggested fix: keep the delay with the pending request (e.g. a `notBefore`
+ * when `request()` is called while a reconcile runs) and start the pending job in `fire()`'s
+ * `finally` no sooner than that.
+ *
+ * While a bug is in the product its tests assert that it still shows (so a broken set-up still
+ * fails them, unlike `it.fails`); once src/ is fixed they fail with "the known bug seems fixed",
+ * and the flag below must be flipped, which turns them into plain regression tests. (The suggested
+ * fixes, tried on a scratch copy of the tree, make every one of them pass with the flags flipped.)
+ *
+ * KNOWN PRODUCT BUG (found with the soak's `pause-long` fault): the leadership check happens once,
+ * before a batch; the provider's retries of that batch (withRetry: up to MAX_RETRIES tries,
+ * sleeping Retry-After or the back-off in between) never look again. A leader that loses the
+ * Lease while it sleeps before a retry (a long GC pause, a frozen VM, a partition from the API
+ * server) wakes up and sends the stale batch although another replica already leads. In the soak
+ * (`--weights pause-long=4`, seeds 11 and 12) this shows as nonLeaderWrites. Suggested fix: check
+ * `canWrite()` before every try of a batch, not only before the first (e.g. pass a `mayWrite`
+ * callback to `DnsProvider.apply`, checked in `call()` right before each attempt, failing with a
+ * non-retryable error); the renew deadline's 5 s margin then covers the one remaining gap.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { simNodeIp, startWorld, type World } from '../../src/cli/world.js';
+import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
+import { startProxy, type ChaosProxy, type ProxiedRequest } from './proxy.js';
+
+/** Flip once src/controller honours the delay of a retry between reconciles. */
+const RETRY_DELAY_FIXED = false;
+/** Flip once a batch's retries check the leadership before each try. */
+const RETRY_LEADERSHIP_FIXED = false;
+
+/** With the fix in: the right behaviour; without: the known bug, still there. */
+function knownBug(fixed: boolean, correct: boolean, what: string): void {
+  if (fixed) expect(correct, what).toBe(true);
+  else expect(correct, `the known bug seems fixed (${what}): flip its flag in test/chaos/regressions.test.ts`).toBe(false);
+}
+
+const BOTH = [
+  { key: 'DeletionCandidateOfClusterAutoscaler', value: '1', effect: 'PreferNoSchedule' },
+  { key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' },
+];
+
+let world: World | undefined;
+let service: ServiceProcess | undefined;
+const extra: ServiceProcess[] = [];
+const proxies: ChaosProxy[] = [];
+
+afterEach(async () => {
+  for (const s of [service, ...extra.splice(0)]) {
+    s?.proc.kill('SIGCONT');
+    await s?.stop('SIGKILL');
+  }
+  service = undefined;
+  for (const p of proxies.splice(0)) await p.close();
+  await world?.stop();
+  world = undefined;
+});
+
+const ips = (w: World) => w.cloudflare.records(w.zoneId).map((r) => r.content).sort();
+
+async function startOne(env: Record<string, string>): Promise<World> {
+  world = await startWorld({ nodes: 2 });
+  const w = world;
+  service = startService({ ...w.env, LOG_LEVEL: 'INFO', ...env });
+  await service.waitReady(30_000);
+  await waitFor(() => ips(w).length === 2 || undefined, 15_000, 'first sync');
+  return w;
+}
+
+/** The times the batch calls reached the simulator after `since`. */
+const batchTimes = (w: World, since: number) => w.cloudflare.requests
+  .filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records/batch') && r.at >= since).map((r) => r.at);
+
+describe('reconcile retries after a failure (chaos seed 2)', () => {
+  it('honour a 429 Retry-After between reconciles', async () => {
+    const w = await startOne({ MAX_RETRIES: '0', RETRY_DELAY: '1' });
+    const since = Date.now();
+    w.cloudflare.failNext({ method: 'POST', pathIncludes: '/dns_records/batch', status: 429, retryAfter: '2', count: 2 });
+    w.kube.patchNode('worker-1', { spec: { taints: BOTH } });
+    await waitFor(() => JSON.stringify(ips(w)) === JSON.stringify([simNodeIp(2)]) || undefined, 30_000, 'the removal');
+    const times = batchTimes(w, since);
+    expect(times.length).toBe(3); // two refused, one applied
+    // Each refusal said "Retry-After: 2": the next try must not come sooner (a little slack for timers).
+    knownBug(RETRY_DELAY_FIXED, times[1]! - times[0]! >= 1_900 && times[2]! - times[1]! >= 1_900,
+      `Retry-After: 2 honoured; tries at +0, +${times[1]! - times[0]!}, +${times[2]! - times[0]!} ms`);
+  }, 60_000);
+
+  it('a long Retry-After is not answered by a storm of calls', async () => {
+    const w = await startOne({});
+    const before = w.cloudflare.requests.length;
+    // Cloudflare rate-limits every call for two minutes (its real limit: 1,200 calls per 5 minutes).
+    w.cloudflare.failNext({ status: 429, retryAfter: '120', count: 100_000 });
+    w.kube.patchNode('worker-1', { spec: { taints: BOTH } });
+    await new Promise((r) => setTimeout(r, 3_000));
+    // Before the fix: over a thousand calls in these 3 s, each with an ERROR log line.
+    const calls = w.cloudflare.requests.length - before;
+    knownBug(RETRY_DELAY_FIXED, calls <= 3, `${calls} calls in the 3 s after "Retry-After: 120"`);
+  }, 60_000);
+
+  it('back off between reconciles that keep failing', async () => {
+    const w = await startOne({ MAX_RETRIES: '0', RETRY_DELAY: '0.5' });
+    const since = Date.now();
+    w.cloudflare.failNext({ method: 'POST', pathIncludes: '/dns_records/batch', status: 500, count: 4 });
+    w.kube.patchNode('worker-1', { spec: { taints: BOTH } });
+    await waitFor(() => JSON.stringify(ips(w)) === JSON.stringify([simNodeIp(2)]) || undefined, 60_000, 'the removal');
+    const times = batchTimes(w, since);
+    expect(times.length).toBe(5);
+    // RETRY_DELAY=0.5: the n-th consecutive failure waits backoffDelay(n-1, 500 ms) = 500·2^(n-1) ms ±50 %.
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    knownBug(RETRY_DELAY_FIXED, gaps.every((g) => g >= 225) && gaps.reduce((a, b) => a + b, 0) >= 0.5 * (500 + 1_000 + 2_000 + 4_000) - 100,
+      `back-off between failed reconciles; gaps ${gaps.join(', ')} ms`);
+  }, 90_000);
+});
+
+describe('only the leader writes (chaos pause-long)', () => {
+  it('a leader that lost the Lease while waiting to retry a batch does not send it', async () => {
+    world = await startWorld({ nodes: 3 });
+    const w = world;
+    const log: ProxiedRequest[] = [];
+    let seq = 0;
+    const holder = () => (w.kube.getObject('leases.coordination.k8s.io', 'epictetus', 'default') as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity ?? '';
+    const start = async (tag: string) => {
+      const proxy = await startProxy(w.cloudflare.baseUrl, tag, () => 1, log, () => ++seq, {
+        arrived: (e) => { e.holder = holder(); }, answered: () => undefined, batchFault: () => undefined, kill: () => undefined,
+      });
+      proxies.push(proxy);
+      const s = startService({ ...w.env, CLOUDFLARE_API_BASE_URL: proxy.url, LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'default', LOG_LEVEL: 'INFO' });
+      extra.push(s);
+      await s.waitReady(30_000);
+      return { s, identity: String((((await s.get('/health')).body.leadership) as { identity: string }).identity) };
+    };
+    const a = await start('a');
+    await waitFor(() => holder() === a.identity || undefined, 20_000, 'a leads');
+    await waitFor(() => ips(w).length === 3 || undefined, 15_000, 'first sync');
+    const b = await start('b');
+
+    // a's next batch is refused with "Retry-After: 30": a sleeps 30 s before it retries.
+    w.cloudflare.failNext({ method: 'POST', pathIncludes: '/dns_records/batch', status: 429, retryAfter: '30' });
+    w.kube.patchNode('worker-1', { spec: { taints: BOTH } });
+    await waitFor(() => log.find((r) => r.tag === 'a' && r.method === 'POST' && r.status === 429), 10_000, "a's refused batch");
+    // a freezes (a long GC pause, a stopped VM): b takes the Lease within its 15 s duration.
+    a.s.proc.kill('SIGSTOP');
+    await waitFor(() => holder() === b.identity || undefined, 30_000, 'b takes over');
+    a.s.proc.kill('SIGCONT');
+    await waitFor(() => JSON.stringify(ips(w)) === JSON.stringify([simNodeIp(2), simNodeIp(3)]) || undefined, 20_000, "b's removal");
+    // a's retry was due 30 s after the refusal; give it time to show up.
+    await new Promise((r) => setTimeout(r, 20_000));
+    const stale = log.filter((r) => r.tag === 'a' && r.method !== 'GET' && r.holder !== '' && r.holder !== a.identity);
+    knownBug(RETRY_LEADERSHIP_FIXED, stale.length === 0,
+      `no write from a after b took the Lease; got ${stale.map((r) => `${r.method} ${r.path} (answered ${r.status}) while ${r.holder} held it`).join('; ') || 'none'}`);
+  }, 120_000);
+});

@@ -24,7 +24,8 @@ export interface DnsProvider {
   /** The zones with these ids, or every zone the token can see when `ids` is empty. */
   listZones(ids: readonly string[], signal?: AbortSignal): Promise<Zone[]>;
   listRecords(zoneId: string, signal?: AbortSignal): Promise<DnsRecord[]>;
-  apply(zoneId: string, changes: Changes, signal?: AbortSignal): Promise<ApplyResult>;
+  /** `mayWrite` is asked before every try of every batch (retries included): false stops it. */
+  apply(zoneId: string, changes: Changes, mayWrite?: () => boolean, signal?: AbortSignal): Promise<ApplyResult>;
   verifyToken(signal?: AbortSignal): Promise<void>;
 }
 
@@ -113,7 +114,7 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
         return out;
       } catch (err) {
         const mapped = mapCloudflareError(err, what);
-        opts.onCall?.({ method, status: mapped.status ?? 0 });
+        if (mapped.code !== 'EPI_NOT_LEADER') opts.onCall?.({ method, status: mapped.status ?? 0 }); // nothing was sent
         throw mapped;
       }
     }, opts.retry, { ...(signal ? { signal } : {}), ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
@@ -153,13 +154,17 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
       }
     },
 
-    async apply(zoneId, changes, signal) {
+    async apply(zoneId, changes, mayWrite, signal) {
       const created: DnsRecord[] = [];
       const updated: DnsRecord[] = [];
       const deletedIds: string[] = [];
       const chunks = batchChunks(changes, opts.batchLimit ?? BATCH_LIMIT);
       for (const body of chunks) {
-        const res = await call('batch', (c) => c.dns.records.batch({ zone_id: zoneId, ...body }, signal ? { signal } : {}), signal);
+        const res = await call('batch', (c) => {
+          // A replica that lost the leadership while waiting to retry must not send the stale batch.
+          if (mayWrite && !mayWrite()) throw new EpictetusError('EPI_NOT_LEADER', 'not the leader any more: batch not sent');
+          return c.dns.records.batch({ zone_id: zoneId, ...body }, signal ? { signal } : {});
+        }, signal);
         if (typeof res !== 'object' || res === null) throw badAnswer('batch', 'no result');
         created.push(...records(res.posts ?? [], 'batch'));
         updated.push(...records(res.patches ?? [], 'batch'));

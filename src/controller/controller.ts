@@ -77,6 +77,8 @@ export class Controller {
   private timerDue = Infinity;
   private syncTimer: NodeJS.Timeout | undefined;
   private pending: { refresh: boolean; reasons: Set<string> } | undefined;
+  /** After a failure: no reconcile before this (ms epoch), whatever asks for one. */
+  private notBefore = 0;
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly formerNodes = new Map<string, { name: string; at: number }>();
@@ -184,11 +186,11 @@ export class Controller {
     if (this.stopped) return;
     this.pending = { refresh: refresh || (this.pending?.refresh ?? false), reasons: new Set([...(this.pending?.reasons ?? []), reason]) };
     if (this.running) return; // the running reconcile picks it up when it ends
-    const due = Date.now() + delayMs;
+    const due = Math.max(Date.now() + delayMs, this.notBefore);
     if (this.timer && due >= this.timerDue) return;
     clearTimeout(this.timer);
     this.timerDue = due;
-    this.timer = setTimeout(() => this.fire(), delayMs);
+    this.timer = setTimeout(() => this.fire(), due - Date.now());
   }
 
   private fire(): void {
@@ -288,7 +290,7 @@ export class Controller {
           this.cache = undefined;
           break;
         }
-        const result = await this.deps.provider.apply(zone.id, p);
+        const result = await this.deps.provider.apply(zone.id, p, () => this.canWrite());
         calls += result.calls;
         this.applyToCache(zone.id, result.created, result.updated, result.deletedIds);
         for (const d of p.deletes) if (d.health) this.healthRemovals.push({ key: `${d.record.name.toLowerCase()} ${d.record.type}`, at: now });
@@ -309,6 +311,7 @@ export class Controller {
       this.scheduleRecheck(desired.recheckAt, now);
       this.lastReconcile = new Date().toISOString();
       this.consecutiveFailures = 0;
+      this.notBefore = 0;
       if (full) {
         this.synced = true;
         this.lastSuccessfulSync = this.lastReconcile;
@@ -325,6 +328,7 @@ export class Controller {
       const staleCache = !full && err instanceof EpictetusError && !err.retryable && this.consecutiveFailures === 1;
       const delay = staleCache ? 0 : Math.min(retryAfter ?? backoffDelay(this.consecutiveFailures - 1, Math.max(this.opts.retryBaseDelayMs, 100)), 5 * 60_000);
       log.error({ code: this.lastError.code, err: this.lastError.message, retryInMs: delay, failures: this.consecutiveFailures }, 'reconcile failed; will retry');
+      this.notBefore = Date.now() + delay; // a Retry-After or the back-off holds for every trigger
       this.request('retry', true, delay);
     } finally {
       this.busySince = undefined;

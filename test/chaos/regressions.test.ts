@@ -13,12 +13,12 @@
  * when `request()` is called while a reconcile runs) and start the pending job in `fire()`'s
  * `finally` no sooner than that.
  *
- * While a bug is in the product its tests assert that it still shows (so a broken set-up still
+ * While a bug was in the product its tests asserted that it still shows (so a broken set-up still
  * fails them, unlike `it.fails`); once src/ is fixed they fail with "the known bug seems fixed",
  * and the flag below must be flipped, which turns them into plain regression tests. (The suggested
  * fixes, tried on a scratch copy of the tree, make every one of them pass with the flags flipped.)
  *
- * KNOWN PRODUCT BUG (found with the soak's `pause-long` fault): the leadership check happens once,
+ * FIXED PRODUCT BUG, kept as a regression (found with the soak's `pause-long` fault): the leadership check happens once,
  * before a batch; the provider's retries of that batch (withRetry: up to MAX_RETRIES tries,
  * sleeping Retry-After or the back-off in between) never look again. A leader that loses the
  * Lease while it sleeps before a retry (a long GC pause, a frozen VM, a partition from the API
@@ -34,9 +34,9 @@ import { startService, waitFor, type ServiceProcess } from '../helpers/service.j
 import { startProxy, type ChaosProxy, type ProxiedRequest } from './proxy.js';
 
 /** Flip once src/controller honours the delay of a retry between reconciles. */
-const RETRY_DELAY_FIXED = false;
+const RETRY_DELAY_FIXED = true;
 /** Flip once a batch's retries check the leadership before each try. */
-const RETRY_LEADERSHIP_FIXED = false;
+const RETRY_LEADERSHIP_FIXED = true;
 
 /** With the fix in: the right behaviour; without: the known bug, still there. */
 function knownBug(fixed: boolean, correct: boolean, what: string): void {

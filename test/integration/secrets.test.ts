@@ -46,12 +46,12 @@ describe('the API token', () => {
 
   it('a refused token stops the service at start-up with one clear error', async () => {
     world = await startWorld({ nodes: 1, token: TOKEN });
-    const s = startService({ ...world.env, CLOUDFLARE_API_TOKEN: 'WRONG_token_but_well_formed_0000' });
+    const s = startService({ ...world.env, CLOUDFLARE_API_TOKEN: 'WRONG_fake_token_0000000' });
     services.push(s);
     expect(await s.exit).toBe(1);
     const out = allOutput(s);
     expect(out).toContain('the Cloudflare API refused the token');
-    expect(out).not.toContain('WRONG_token_but_well_formed_0000');
+    expect(out).not.toContain('WRONG_fake_token_0000000');
     expect(world.cloudflare.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 /** Both simulators started together, as `epictetus sim`, the demo and the tests use them. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudflareSim } from '../sim/cloudflare/index.js';
@@ -59,6 +59,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     },
     async stop() {
       await Promise.all([kube.stop(), cloudflare.stop()]);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

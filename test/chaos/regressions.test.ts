@@ -2,31 +2,20 @@
  * Deterministic regressions for what the chaos soak found (see soak.ts). Each runs the built
  * service as a separate process against both simulators, like the integration tests.
  *
- * KNOWN PRODUCT BUG (found by `npm run chaos -- --seconds 60 --seed 2`): a failed reconcile asks
- * for a retry with a back-off delay (or the Retry-After of a 429) from inside the reconcile, while
- * `running` is still set; `Controller.request` then only records it as pending, and the `finally`
- * of `fire()` starts the pending job at once with delay 0. So the back-off and Retry-After
- * between reconciles are ignored: after a refused batch the service re-lists and re-posts within
- * milliseconds, again and again — a 429 with "Retry-After: 120" is answered by about 400 calls a
- * second, each with an ERROR log line, which against Cloudflare's 1,200 calls per 5 minutes keeps
- * the account blocked. Suggested fix: keep the delay with the pending request (e.g. a `notBefore`
- * when `request()` is called while a reconcile runs) and start the pending job in `fire()`'s
- * `finally` no sooner than that.
- *
- * While a bug was in the product its tests asserted that it still shows (so a broken set-up still
+ * While a bug is in the product its tests assert that it still shows (so a broken set-up still
  * fails them, unlike `it.fails`); once src/ is fixed they fail with "the known bug seems fixed",
- * and the flag below must be flipped, which turns them into plain regression tests. (The suggested
- * fixes, tried on a scratch copy of the tree, make every one of them pass with the flags flipped.)
+ * and its flag below must be flipped, which turns them into plain regression tests.
  *
- * FIXED PRODUCT BUG, kept as a regression (found with the soak's `pause-long` fault): the leadership check happens once,
- * before a batch; the provider's retries of that batch (withRetry: up to MAX_RETRIES tries,
- * sleeping Retry-After or the back-off in between) never look again. A leader that loses the
- * Lease while it sleeps before a retry (a long GC pause, a frozen VM, a partition from the API
- * server) wakes up and sends the stale batch although another replica already leads. In the soak
- * (`--weights pause-long=4`, seeds 11 and 12) this shows as nonLeaderWrites. Suggested fix: check
- * `canWrite()` before every try of a batch, not only before the first (e.g. pass a `mayWrite`
- * callback to `DnsProvider.apply`, checked in `call()` right before each attempt, failing with a
- * non-retryable error); the renew deadline's 5 s margin then covers the one remaining gap.
+ * FIXED (6a6e9f8), found by `npm run chaos -- --seconds 60 --seed 2`: a failed reconcile asked for
+ * its retry (back-off, or a 429's Retry-After) while it was still running; `Controller.request`
+ * only recorded it as pending and `fire()`'s `finally` started it at once with delay 0. A 429 with
+ * "Retry-After: 120" drew about 400 calls a second, each with an ERROR log line.
+ *
+ * FIXED (6a6e9f8), found with the soak's `pause-long` fault (seeds 11 and 12 with
+ * `--weights pause-long=4,cf-429=3,cf-5xx=3`) and by the 30-minute run (seed 1800: failed Lease
+ * updates, then a batch timed out by a held answer): the leadership was checked once before a
+ * batch, never before the provider's retries of it, so a replica that lost the Lease while
+ * waiting to retry sent the stale batch after another replica had taken over.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { simNodeIp, startWorld, type World } from '../../src/cli/world.js';

@@ -14,9 +14,10 @@ describe('chaos soak', () => {
   it(`seed ${SEED}, ${SECONDS} s: no invariant is ever broken and the records converge`, async () => {
     const report = await runSoak({
       seconds: SECONDS, seed: SEED, nodes: 10, convergeTimeoutMs: 240_000, trailFile: false,
-      // Kills more likely than by default, so that this short run surely has some; no answer held
-      // past the 30 s client timeout (cf-hang), which would stall the leader for most of 45 s.
-      weights: { kill: 1.2, 'cf-hang': 0 },
+      // No answer held past the 30 s client timeout (cf-hang): it would stall the leader for most of 45 s.
+      weights: { 'cf-hang': 0 },
+      // At least a kill of the leader in the middle of a batch and a plain kill, whatever the dice say.
+      forced: [{ atFraction: 0.25, kind: 'kill-mid-batch' }, { atFraction: 0.6, kind: 'kill' }],
       progress: (line) => process.stderr.write(`[chaos] ${line}\n`),
     });
     const { trails: _trails, ...summary } = report;

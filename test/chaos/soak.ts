@@ -41,10 +41,9 @@ export const FAULTS = {
   'cf-429': 1.5, 'cf-5xx': 1.5, 'cf-gateway-timeout': 0.6, 'cf-reset': 1, 'cf-batch-fail': 1.2, 'cf-slow': 0.8, 'cf-hang': 0.2,
   'kube-watch-drop': 1.2, 'kube-410': 1.2, 'kube-watch-error': 0.8, 'kube-restart': 0.4, 'kube-slow': 0.6, 'kube-list-fail': 0.8,
   'kube-lease-fail': 0.2, kill: 0.6, 'kill-mid-batch': 0.6, pause: 0.6,
-  // OFF by default because of a known product bug (test/chaos/regressions.test.ts, "only the leader
-  // writes"): a leader frozen past its lease while it waits to retry a batch sends the stale batch
-  // when it wakes up. Turn it on with `--weights pause-long=0.3` (or once the bug is fixed, here).
-  'pause-long': 0,
+  // A leader frozen past its Lease while it waited to retry a batch used to send the stale batch
+  // on waking up (regressions.test.ts, "only the leader writes"; fixed in 6a6e9f8).
+  'pause-long': 0.3,
 } as const;
 export type ActionKind = keyof typeof CHURN | keyof typeof FAULTS;
 
@@ -57,6 +56,11 @@ export interface SoakOptions {
   readonly convergeTimeoutMs?: number;
   /** Weights to override (0 turns an action off). */
   readonly weights?: Partial<Record<ActionKind, number>>;
+  /**
+   * Faults that must happen: each is tried at every step once `atFraction` of the run has passed,
+   * until it takes (a kill waits for the gap after the previous one, for instance).
+   */
+  readonly forced?: ReadonlyArray<{ readonly atFraction: number; readonly kind: keyof typeof FAULTS }>;
   /** Progress lines (stderr in the CLI). */
   readonly progress?: (line: string) => void;
   /** Where to write the whole trail (JSON lines); false: nowhere. Default: a file in the temp directory. */
@@ -210,7 +214,8 @@ export class Soak {
       ...this.world.env,
       CLOUDFLARE_API_BASE_URL: this.envs.get(tag) ?? '',
       LEADER_ELECTION: 'true', LEASE_NAMESPACE: LEASE.namespace, LEASE_NAME: LEASE.name,
-      LOG_FORMAT: 'json', LOG_LEVEL: 'INFO', HEALTH_PORT: '0', HEALTH_BIND_ADDRESS: '127.0.0.1',
+      // DEBUG: the leader's failed renewals are logged at that level only, and the trail needs them.
+      LOG_FORMAT: 'json', LOG_LEVEL: 'DEBUG', HEALTH_PORT: '0', HEALTH_BIND_ADDRESS: '127.0.0.1',
       OWNER_ID: OWNER, DNS_RECORD_TYPES: 'A,AAAA', NOT_READY_GRACE_SECONDS: '0',
       MIN_RECORDS_PER_HOSTNAME: String(FLOOR), MAX_UNHEALTHY_FRACTION: '1',
       DNS_SYNC_INTERVAL: '10', RETRY_DELAY: '0.5', MAX_RETRIES: '3', RECORD_EVENTS: 'true',
@@ -235,7 +240,10 @@ export class Soak {
   }
 
   private pollers(): void {
-    const lease = setInterval(() => this.readHolder(), 100);
+    const lease = setInterval(() => {
+      this.readHolder();
+      this.noteLeaseRequests();
+    }, 100);
     const rss = setInterval(() => {
       const now = Date.now();
       for (const s of this.slots) s.sampleRss(now);
@@ -247,6 +255,21 @@ export class Soak {
   }
 
   private stopPollers: () => void = () => undefined;
+
+  private readonly leaseRequestsNoted = new WeakSet<object>();
+
+  /** Lease calls the Kubernetes simulator answered with an error (whoever sent them), for the trail. */
+  private noteLeaseRequests(): void {
+    const reqs = this.world.kube.requests;
+    const since = Date.now() - 60_000;
+    for (let i = reqs.length - 1, seen = 0; i >= 0 && seen < 500; i--, seen++) {
+      const r = reqs[i]!;
+      if (r.at < since) break;
+      if (!r.path.includes('/leases') || r.status === 0 || r.status === 200 || r.status === 201 || this.leaseRequestsNoted.has(r)) continue;
+      this.leaseRequestsNoted.add(r);
+      this.note('kube', `${r.method} lease → ${r.status}`, r.at);
+    }
+  }
 
   private readHolder(): string {
     const lease = this.world.kube.getObject(LEASE.resource, LEASE.name, LEASE.namespace) as { spec?: { holderIdentity?: string } } | undefined;
@@ -268,7 +291,7 @@ export class Soak {
   private onReplicaLog(tag: string, n: number, entry: Record<string, unknown>): void {
     const msg = typeof entry.msg === 'string' ? entry.msg : '';
     if (msg === 'starting epictetus' && typeof entry.identity === 'string') this.identities.set(entry.identity, { tag, n });
-    if (/^(became the leader|stopped leading|lost the leadership|reconcile failed|SAFETY FLOOR|MASS-REMOVAL|DNS record|Cloudflare call failed|watch expired|list failed)/.test(msg)) {
+    if (/^(became the leader|stopped leading|lost the leadership|released the leader lease|lease acquire\/renew failed|reconcile failed|SAFETY FLOOR|MASS-REMOVAL|DNS record|Cloudflare call failed|watch expired|list failed)/.test(msg)) {
       const extra = typeof entry.err === 'string' ? ` (${entry.err.slice(0, 160)})` : '';
       this.note(`replica ${tag}#${n}`, `log: ${msg}${extra}`);
     }
@@ -667,7 +690,18 @@ export class Soak {
     return { churn: pick(CHURN), faults: pick(FAULTS) };
   }
 
-  async step(): Promise<void> {
+  private forcedDone = new Set<number>();
+
+  async step(fraction = 0): Promise<void> {
+    for (const [i, f] of (this.opts.forced ?? []).entries()) {
+      if (this.forcedDone.has(i) || fraction < f.atFraction) continue;
+      const done = await this.fault(f.kind);
+      if (done === undefined) continue;
+      this.forcedDone.add(i);
+      this.count(f.kind);
+      this.note('fault', `${done} (forced)`);
+      return;
+    }
     const { churn, faults } = this.weights();
     const all = { ...churn, ...faults } as Record<ActionKind, number>;
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -758,7 +792,7 @@ export class Soak {
   }
 
   trailFor(v: Violation, max = 150): string[] {
-    const lines = this.trail.filter((e) => e.at >= v.at - 20_000 && e.at <= v.at + 2_000).slice(-max)
+    const lines = this.trail.filter((e) => e.at >= v.at - 20_000 && e.at <= v.at + 2_000).sort((a, b) => a.at - b.at).slice(-max)
       .map((e) => `${iso(e.at)} ${e.who.padEnd(14)} ${e.text}`);
     if (v.replica) {
       const inc = this.slots.find((s) => s.tag === v.replica?.tag)?.incarnations[v.replica.n - 1];
@@ -820,10 +854,18 @@ export class Soak {
       for (const inc of incs) for (const [k, v] of Object.entries(inc.counters)) counters[k] = (counters[k] ?? 0) + v;
       const lives = incs.map((i) => ((i.exitedAt ?? Date.now()) - i.startedAt) / 1000);
       const rss = incs.flatMap((i) => i.rss.map(([, kb]) => kb));
+      const longest = incs[lives.indexOf(Math.max(...lives))];
+      const first = longest?.rss[0]?.[0] ?? 0;
+      const q = ((longest?.rss[longest.rss.length - 1]?.[0] ?? first) - first) / 4;
+      const peakMb = (a: number, b: number) =>
+        Math.round(Math.max(0, ...(longest?.rss ?? []).filter(([t]) => t >= first + a * q && t <= first + b * q).map(([, kb]) => kb)) / 1024);
       return {
         replica: s.tag, incarnations: incs.length, killed: incs.filter((i) => i.endedBy === 'sigkill').length,
         longestLifeS: Math.round(Math.max(0, ...lives)), maxRssMb: Math.round(Math.max(0, ...rss) / 1024),
-        minRssMb: rss.length > 0 ? Math.round(Math.min(...rss) / 1024) : null, log: counters,
+        minRssMb: rss.length > 0 ? Math.round(Math.min(...rss) / 1024) : null,
+        // RSS peaks of the longest-lived incarnation per quarter of its life (what the memory rule compares).
+        longestRssPeaksMb: longest ? [peakMb(0, 1), peakMb(1, 2), peakMb(2, 3), peakMb(3, 4)] : [],
+        log: counters,
       };
     });
   }
@@ -851,7 +893,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport & { trails:
     let nextProgress = Date.now() + 10_000;
     while (Date.now() < end) {
       await sleep(soak.rng.int(150, 600));
-      await soak.step();
+      await soak.step(1 - (end - Date.now()) / (opts.seconds * 1000));
       if (Date.now() >= nextProgress) {
         nextProgress += 10_000;
         const faults = Object.entries(soak.counts).filter(([k]) => FAULT_KINDS.has(k)).reduce((s, [, v]) => s + v, 0);
@@ -867,7 +909,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport & { trails:
     const counts = Object.fromEntries(INVARIANTS.map((k) => [k, violations.filter((v) => v.invariant === k).length])) as Record<InvariantName, number>;
     const info = Object.assign({}, ...judged.map((j) => j.info)) as Record<number, number>;
     const trailFile = opts.trailFile === false ? null : opts.trailFile ?? join(tmpdir(), `epictetus-chaos-seed${opts.seed}-${t0}.jsonl`);
-    if (trailFile) writeFileSync(trailFile, soak.trail.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    if (trailFile) writeFileSync(trailFile, [...soak.trail].sort((a, b) => a.at - b.at).map((e) => JSON.stringify(e)).join('\n') + '\n');
     report = {
       ok: violations.length === 0 && settled.converged,
       seed: opts.seed, seconds: opts.seconds, nodes: opts.nodes ?? 10,

@@ -5,11 +5,11 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudflareSim } from '../../src/sim/cloudflare/index.js';
-import { call, sdk, sharedCloudflare, startSim, ZONE } from '../helpers/cloudflare.js';
+import { call, sdk, vendoredOpenApi, startSim, ZONE } from '../helpers/cloudflare.js';
 
 type Json = Record<string, unknown>;
 
-const loadSpec = (file: string): Json => JSON.parse(readFileSync(sharedCloudflare(file), 'utf8')) as Json;
+const loadSpec = (file: string): Json => JSON.parse(readFileSync(vendoredOpenApi(file), 'utf8')) as Json;
 const plain = loadSpec('openapi-dns-2024-08.json');
 const withBatch = loadSpec('openapi-dns-2024-08-with-batch.json');
 

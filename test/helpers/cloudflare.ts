@@ -7,7 +7,8 @@ export const TOKEN = 'SimToken_0123456789abcdefghijklmnopqrstu';
 export const ZONE = 'example.com';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const sharedCloudflare = (file: string): string => path.resolve(repoRoot, '../shared/cloudflare', file);
+/** Cloudflare's OpenAPI subset, vendored under test/vendor/ (see its README for source and licence). */
+export const vendoredOpenApi = (file: string): string => path.resolve(repoRoot, 'test/vendor/cloudflare-openapi', file);
 
 /** A simulator with one zone (example.com), no DNS server unless asked for. */
 export function startSim(opts: Partial<CloudflareSimOptions> = {}): Promise<CloudflareSim> {

@@ -36,6 +36,7 @@ export function mapCloudflareError(err: unknown, what: string): EpictetusError {
     const status = err.status ?? 0;
     const detail = apiErrors(err) || 'no error details';
     const msg = `Cloudflare ${what}: HTTP ${status} (${detail})`;
+    const apiCodes = (Array.isArray(err.errors) ? err.errors : []).map((e) => Number(e.code)).filter(Number.isFinite);
     if (status === 429) {
       const after = retryAfterMs(err.headers);
       return new EpictetusError('EPI_CF_RATE_LIMITED', msg, { retryable: true, status, ...(after === undefined ? {} : { retryAfterMs: after }) });
@@ -43,7 +44,7 @@ export function mapCloudflareError(err: unknown, what: string): EpictetusError {
     if (status >= 500 || status === 408) return new EpictetusError('EPI_CF_SERVER', msg, { retryable: true, status });
     if (status === 401 || status === 403) return new EpictetusError('EPI_CF_AUTH', msg, { status });
     if (status === 404) return new EpictetusError('EPI_CF_NOT_FOUND', msg, { status });
-    return new EpictetusError('EPI_CF_REJECTED', msg, { status });
+    return new EpictetusError('EPI_CF_REJECTED', msg, { status, apiCodes });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new EpictetusError('EPI_CF_UNEXPECTED', `Cloudflare ${what}: ${message}`, { retryable: true });

@@ -4,11 +4,13 @@ export class EpictetusError extends Error {
   readonly retryable: boolean;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
+  /** The API's own error codes, when it gave any (Cloudflare's `errors[].code`, e.g. 81053). */
+  readonly apiCodes: readonly number[];
 
   constructor(
     code: string,
     message: string,
-    opts: { retryable?: boolean; status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    opts: { retryable?: boolean; status?: number; retryAfterMs?: number; apiCodes?: readonly number[]; cause?: unknown } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'EpictetusError';
@@ -16,6 +18,7 @@ export class EpictetusError extends Error {
     this.retryable = opts.retryable ?? false;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
+    this.apiCodes = opts.apiCodes ?? [];
   }
 }
 

@@ -5,76 +5,85 @@
 import { parseArgs } from 'node:util';
 import { createCloudflareProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
-import { createKubeApi, loadKubeConfig, type ResourceApi } from '../kube/api.js';
-import { nodeCodec, serviceCodec } from '../kube/codecs.js';
-import type { Codec } from '../kube/list-watch.js';
-import { BASE_LABELS } from '../kube/snapshot.js';
-import { scrub } from '../log/logger.js';
-import { errorMessage } from '../model/errors.js';
-import type { DnsRecord } from '../model/types.js';
-import { resolveHostnames } from '../reconcile/claims.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ZoneCache, type ZoneReadStatus } from '../controller/zone-cache.js';
+import { createKubeApi, loadKubeConfig } from '../kube/api.js';
+import { Sources } from '../kube/sources.js';
+import { createLogger, scrub } from '../log/logger.js';
+import { EpictetusError, errorMessage } from '../model/errors.js';
+import type { ResolvedClaims } from '../reconcile/claims.js';
 import { desiredState } from '../reconcile/desired.js';
-import { changeCount, planZones, type ZonesPlan } from '../reconcile/plan-zones.js';
+import { changeCount, plan, type Plan } from '../reconcile/plan.js';
 import { selectorKeys } from '../reconcile/selector.js';
+import { podNamespace } from './pod.js';
 
-async function listAll<T>(api: ResourceApi, codec: Codec<T>): Promise<T[]> {
-  const out: T[] = [];
-  let cont: string | undefined;
-  do {
-    const page = await api.list({ limit: 100, ...(cont ? { continue: cont } : {}) });
-    for (const item of page.items) {
-      const snap = codec.snapshot(item);
-      if (snap !== undefined) out.push(snap);
+async function computePlan(config: Config): Promise<{ plan: Plan; claims: ResolvedClaims; zones: ZoneReadStatus[] }> {
+  const log = createLogger({ level: 'silent', format: 'json', secrets: () => [config.cloudflare.apiToken] });
+  const sources = new Sources(createKubeApi(loadKubeConfig(config.kubeconfigPath)), {
+    hostnames: config.hostnames, defaults: config.defaults, watchServices: config.watchServices,
+    claimPolicy: { namespaces: config.claims.namespaces ?? [podNamespace()], domains: config.claims.domains },
+    nodeSelector: config.policy.nodeSelector, externalIpLabel: config.externalIpLabel, confirmVanishedFraction: 1,
+  }, log);
+  const stop = new AbortController();
+  try {
+    sources.start(stop.signal);
+    // Every list in, with every label a selector reads (a new selector key re-lists the nodes).
+    const ready = () => {
+      const carried = sources.signals().carriedLabels ?? new Set<string>();
+      return sources.list().every((s) => s.status().synced)
+        && sources.claims().hostnames.every((h) => !h.nodeSelector || selectorKeys(h.nodeSelector).every((k) => carried.has(k)));
+    };
+    for (const deadline = Date.now() + 60_000; !ready();) {
+      const errors = sources.list().map((s) => s.status().lastError).filter((e) => e !== undefined);
+      if (Date.now() > deadline) throw new EpictetusError('EPI_KUBE_LIST', `could not list the cluster within 60 s${errors.length > 0 ? `: ${errors.join('; ')}` : ''}`);
+      await sleep(20);
     }
-    cont = page.continue;
-  } while (cont);
-  return out;
+    const provider = createCloudflareProvider({
+      apiToken: () => config.cloudflare.apiToken, baseUrl: config.cloudflare.baseUrl,
+      retry: { maxRetries: config.retry.maxRetries, baseDelayMs: config.retry.baseDelayMs },
+    });
+    const cache = new ZoneCache(provider, { zoneIds: config.cloudflare.zoneIds, rediscover: true });
+    const signals = sources.signals();
+    await cache.read([...signals.hostnames.map((h) => h.name), ...(signals.inDoubt?.keys() ?? [])], true);
+    const p = plan({
+      desired: desiredState(signals, config.recordTypes, config.policy), zones: cache.known(), records: cache.current(),
+      owner: config.ownerId, ownerAliases: config.ownerAliases, minRecordsPerHostname: config.minRecordsPerHostname,
+      maxUnhealthyFraction: config.maxUnhealthyFraction, commentMaxLength: 100, policy: config.changePolicy,
+    });
+    return { plan: p, claims: sources.claims(), zones: cache.status().zones };
+  } finally {
+    stop.abort();
+  }
 }
 
-async function computePlan(config: Config): Promise<ZonesPlan & { conflicts: unknown[]; problems: unknown[] }> {
-  const kube = createKubeApi(loadKubeConfig(config.kubeconfigPath));
-  const services = config.watchServices ? await listAll(kube.services, serviceCodec) : [];
-  const claims = resolveHostnames(config.hostnames, services, config.defaults);
-  const labels = new Set([...BASE_LABELS, ...[config.policy.nodeSelector, ...claims.hostnames.map((h) => h.nodeSelector)]
-    .flatMap((s) => (s ? selectorKeys(s) : []))]);
-  const nodes = await listAll(kube.nodes, nodeCodec(() => ({ labels, externalIpKey: config.externalIpLabel || undefined })));
-  const provider = createCloudflareProvider({
-    apiToken: () => config.cloudflare.apiToken, baseUrl: config.cloudflare.baseUrl,
-    retry: { maxRetries: config.retry.maxRetries, baseDelayMs: config.retry.baseDelayMs },
-  });
-  const zones = await provider.listZones(config.cloudflare.zoneIds);
-  const records = new Map<string, DnsRecord[]>();
-  for (const z of zones) records.set(z.id, await provider.listRecords(z.id));
-  const desired = desiredState(nodes, claims.hostnames, config.recordTypes, config.policy);
-  const planned = planZones({
-    desired, zones, records, owner: config.ownerId, minRecordsPerHostname: config.minRecordsPerHostname,
-    maxUnhealthyFraction: config.maxUnhealthyFraction, commentMaxLength: 100,
-  });
-  return { ...planned, conflicts: claims.conflicts, problems: claims.problems };
-}
+const row = (sign: string, type: string, ip: string, node: string | null, text: string) =>
+  `  ${sign} ${type.padEnd(4)} ${ip.padEnd(39)} ${(node ?? '').padEnd(20)} ${text}`;
 
-function describe(p: ZonesPlan): string {
+function describe({ plan: p, claims, zones }: Awaited<ReturnType<typeof computePlan>>): string {
   const lines: string[] = [];
+  const all = p.zones.flatMap((z) => [
+    ...z.creates.map((c) => ({ name: c.name, line: row('+', c.type, c.content, c.node, c.reason) })),
+    ...z.updates.map((u) => ({ name: u.record.name, line: row('~', u.record.type, u.record.content, u.node, `${u.reason} (ttl ${u.ttl}, proxied ${u.proxied})`) })),
+    ...z.deletes.map((d) => ({ name: d.record.name, line: row('-', d.record.type, d.record.content, d.node, d.reason) })),
+  ]);
+  const kept = [
+    ...p.held.map((h) => ({ name: h.record.name, line: row('!', h.record.type, h.record.content, h.node, `kept by ${h.reason} (would be ${h.wouldBe})`) })),
+    ...p.skipped.map((d) => ({ name: d.record.name, line: row('!', d.record.type, d.record.content, d.node, `kept by POLICY=upsert-only (would be ${d.reason})`) })),
+    ...p.refused.map((r) => ({ name: r.hostname, line: row('!', r.type, r.ip, null, `${r.action} refused by Cloudflare: ${r.refusal.message}`) })),
+    ...p.foreign.map((f) => ({ name: f.name, line: row('=', f.type, f.content, null, `left alone: ${f.reason}${f.owner ? ` (owner ${f.owner})` : ''}`) })),
+  ];
   for (const h of p.hostnames) {
-    if (h.zone === null) { lines.push(`${h.name}: in no zone this token can manage (skipped)`, ''); continue; }
-    const zp = p.zones.find((z) => z.zone.name === h.zone)?.plan;
-    if (!zp) continue;
-    const mine = <T extends { record: DnsRecord }>(xs: readonly T[]) => xs.filter((x) => x.record.name === h.name);
-    const rows = [
-      ...zp.creates.filter((c) => c.name === h.name).map((c) => `  + ${c.type.padEnd(4)} ${c.content.padEnd(39)} ${(c.node ?? '').padEnd(20)} ${c.reason}`),
-      ...mine(zp.updates).map((u) => `  ~ ${u.record.type.padEnd(4)} ${u.record.content.padEnd(39)} ${(u.node ?? '').padEnd(20)} ${u.reason} (ttl ${u.ttl}, proxied ${u.proxied})`),
-      ...mine(zp.deletes).map((d) => `  - ${d.record.type.padEnd(4)} ${d.record.content.padEnd(39)} ${(d.node ?? '').padEnd(20)} ${d.reason}`),
-      ...mine(zp.held).map((x) => `  ! ${x.record.type.padEnd(4)} ${x.record.content.padEnd(39)} ${(x.node ?? '').padEnd(20)} kept by ${x.reason} (would be ${x.wouldBe})`),
-    ];
-    lines.push(`${h.name} (zone ${h.zone}, ${zp.managedAfter.get(h.name) ?? 0} managed record(s) after; claimed by ${h.source})`);
-    lines.push(...(rows.length > 0 ? rows : ['  no change']), '');
+    const rows = [...all, ...kept].filter((x) => x.name === h.name).map((x) => x.line);
+    const where = h.frozen ? `left as it is: ${h.frozen}` : `zone ${h.zone}, ${p.managedAfter.get(h.name) ?? 0} managed record(s) after`;
+    lines.push(`${h.name} (${where}; claimed by ${h.source})`, ...(rows.length > 0 ? rows : ['  no change']), '');
   }
-  const unclaimed = p.zones.flatMap((z) => z.plan.deletes.filter((d) => d.reason === 'hostname-unclaimed'));
-  if (unclaimed.length > 0) {
-    lines.push('hostnames no longer claimed:', ...unclaimed.map((d) => `  - ${d.record.name} ${d.record.type} ${d.record.content} hostname-unclaimed`), '');
-  }
-  const n = p.zones.reduce((sum, z) => sum + changeCount(z.plan), 0);
-  lines.push(n === 0 ? 'No changes.' : `${n} change(s) in ${p.zones.filter((z) => changeCount(z.plan) > 0).length} zone(s).`);
+  const unclaimed = all.filter((x) => !p.hostnames.some((h) => h.name === x.name));
+  if (unclaimed.length > 0) lines.push('hostnames no longer claimed:', ...unclaimed.map((x) => x.line), '');
+  for (const z of zones) if (z.read === 'failed') lines.push(`zone ${z.name} could not be read: ${z.error}`);
+  for (const pr of claims.problems) lines.push(`Service ${pr.service}: ${pr.problem} (${pr.meanwhile})`);
+  for (const r of claims.refused) lines.push(`Service ${r.service}: claim refused: ${r.why}`);
+  const n = p.zones.reduce((sum, z) => sum + changeCount(z), 0);
+  lines.push(n === 0 ? 'No changes.' : `${n} change(s) in ${p.zones.filter((z) => changeCount(z) > 0).length} zone(s).`);
   return lines.join('\n');
 }
 
@@ -94,20 +103,18 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
     return 1;
   }
   try {
-    const p = await computePlan(config);
-    const changes = p.zones.reduce((n, z) => n + changeCount(z.plan), 0);
+    const r = await computePlan(config);
+    const p = r.plan;
+    const changes = p.zones.reduce((n, z) => n + changeCount(z), 0);
     if (json) {
       process.stdout.write(`${JSON.stringify({
         changes,
         hostnames: p.hostnames,
-        zones: p.zones.map(({ zone, plan }) => ({
-          zone: zone.name, id: zone.id,
-          creates: plan.creates, updates: plan.updates, deletes: plan.deletes,
-          held: plan.held, foreign: plan.foreign,
-        })),
-        conflicts: p.conflicts, serviceProblems: p.problems,
+        zones: p.zones.map((z) => ({ zone: z.zone.name, id: z.zone.id, creates: z.creates, updates: z.updates, deletes: z.deletes })),
+        held: p.held, skipped: p.skipped, refused: p.refused, moves: p.moves, foreign: p.foreign,
+        zoneReads: r.zones, conflicts: r.claims.conflicts, serviceProblems: r.claims.problems, refusedClaims: r.claims.refused,
       }, null, 2)}\n`);
-    } else process.stdout.write(`${describe(p)}\n`);
+    } else process.stdout.write(`${describe(r)}\n`);
     return changes === 0 ? 0 : 2;
   } catch (err) {
     process.stderr.write(`epictetus plan: ${scrub(errorMessage(err), [config.cloudflare.apiToken])}\n`);

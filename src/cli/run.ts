@@ -1,6 +1,6 @@
 /** `epictetus run`: config -> logger -> clients -> controller -> server, until SIGTERM/SIGINT. */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createCloudflareProvider, type DnsProvider } from '../cloudflare/provider.js';
@@ -9,49 +9,22 @@ import { TokenSource } from '../config/token.js';
 import { ApiHealth, startApiChecks } from '../controller/api-checks.js';
 import { Controller } from '../controller/controller.js';
 import { HoldManager } from '../controller/holds.js';
-import { RemovalTracker } from '../controller/removals.js';
-import { createKubeApi, loadKubeConfig } from '../kube/api.js';
-import { nodeCodec, serviceCodec } from '../kube/codecs.js';
+import { recordNodeEvents } from '../controller/node-events.js';
+import { RemovalTracker, type RemovalObserver } from '../controller/removals.js';
+import { createKubeApi, loadKubeConfig, type KubeApi } from '../kube/api.js';
 import { EventRecorder, eventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
 import { createLeaseApi } from '../kube/lease-api.js';
-import { ListWatch } from '../kube/list-watch.js';
-import { BASE_LABELS, HOLD_ANNOTATION } from '../kube/snapshot.js';
+import type { Change } from '../kube/list-watch.js';
+import { HOLD_ANNOTATION } from '../kube/snapshot.js';
+import { Sources } from '../kube/sources.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
-import type { NodeSnapshot, ServiceSnapshot } from '../model/types.js';
-import { resolveHostnames } from '../reconcile/claims.js';
-import type { Plan } from '../reconcile/plan.js';
-import { selectorKeys } from '../reconcile/selector.js';
+import { EpictetusError, errorCode, errorMessage, registerSecrets } from '../model/errors.js';
+import type { NodeSnapshot } from '../model/types.js';
 import { Metrics } from '../server/metrics.js';
 import { buildHandler, listen } from '../server/server.js';
+import { podNamespace } from './pod.js';
 
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function podNamespace(): string {
-  return existsSync(SA_NAMESPACE_FILE) ? readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() : 'default';
-}
-
-/** Events on the Nodes whose records a committed plan removed or added. */
-function recordNodeEvents(p: Plan, events: EventRecorder, nodes: ReadonlyMap<string, NodeSnapshot>): void {
-  const byNode = new Map<string, { removed: string[]; added: string[]; reasons: Set<string> }>();
-  const entry = (n: string) => byNode.get(n) ?? byNode.set(n, { removed: [], added: [], reasons: new Set() }).get(n)!;
-  for (const d of p.deletes) {
-    if (d.node === null || d.reason === 'node-deleted' || d.reason === 'duplicate') continue;
-    entry(d.node).removed.push(`${d.record.name} ${d.record.type} ${d.record.content}`);
-    entry(d.node).reasons.add(d.reason);
-  }
-  for (const c of p.creates) if (c.node !== null) entry(c.node).added.push(`${c.name} ${c.type} ${c.content}`);
-  for (const [name, e] of byNode) {
-    const target = { kind: 'Node' as const, name, uid: nodes.get(name)?.uid };
-    if (e.removed.length > 0) {
-      events.record(target, { type: 'Normal', reason: 'DNSRecordsRemoved', action: 'RemoveDNSRecords', note: `Removed ${e.removed.join(', ')} (${[...e.reasons].join(', ')})` });
-    }
-    if (e.added.length > 0) {
-      events.record(target, { type: 'Normal', reason: 'DNSRecordsAdded', action: 'AddDNSRecords', note: `Added ${e.added.join(', ')}` });
-    }
-  }
-}
 
 /** A refused token stops the service with one clear error; an unreachable API does not (it is retried). */
 async function verifyToken(provider: DnsProvider, log: Logger): Promise<void> {
@@ -88,6 +61,7 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
     log.warn('leader election is off inside a cluster: run exactly one replica, or two would both write DNS');
   }
   const stopWatchingToken = token.watch(log);
+  registerSecrets(() => token.secrets());
   return run(config, token, log, leaderElection, identity, signal).finally(stopWatchingToken).catch((err: unknown) => {
     log.error({ code: errorCode(err) }, errorMessage(err));
     return err instanceof EpictetusError ? 1 : 70;
@@ -95,83 +69,11 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
 }
 
 async function run(config: Config, token: TokenSource, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
+  // Clients
   const kc = loadKubeConfig(config.kubeconfigPath);
   const kubeApi = createKubeApi(kc);
-  const apiHealth = new ApiHealth();
-  const elector = leaderElection
-    ? new LeaderElector(createLeaseApi(kc), { namespace: config.lease.namespace || podNamespace(), name: config.lease.name, identity }, log.child({ component: 'leader' }), {
-      onStartedLeading: () => controller.request('became-leader', true, 0),
-      onStoppedLeading: () => undefined,
-    })
-    : undefined;
-  const isLeader = () => elector?.isLeader() ?? true;
-  const events = config.recordEvents ? new EventRecorder(eventSink(kc), log.child({ component: 'events' }), { instance: identity }) : undefined;
-
-  // Node snapshots keep only the labels some rule reads: the base ones, NODE_SELECTOR's and
-  // every annotated Service's selector's. When Services bring new keys, the nodes are re-listed.
-  const labelsOfInterest = new Set([...BASE_LABELS, ...(config.policy.nodeSelector ? selectorKeys(config.policy.nodeSelector) : [])]);
-  const resolve = () => resolveHostnames(config.hostnames, services?.items.values() ?? [], config.defaults);
-  const watchLabelsOf = (hostnames: ReturnType<typeof resolve>['hostnames']) => {
-    const before = labelsOfInterest.size;
-    for (const h of hostnames) if (h.nodeSelector) for (const k of selectorKeys(h.nodeSelector)) labelsOfInterest.add(k);
-    if (labelsOfInterest.size > before) nodes.resync();
-  };
-  // The sources report to the controller; all exist before any starts.
-  const nodes: ListWatch<NodeSnapshot> = new ListWatch(kubeApi.nodes,
-    nodeCodec(() => ({ labels: labelsOfInterest, externalIpKey: config.externalIpLabel || undefined })),
-    log.child({ component: 'node-watch' }), (changes) => {
-      apiHealth.answered('kubernetes');
-      for (const c of changes) removals.nodeChanged(c);
-      controller.onNodeChanges(changes);
-    });
-  const services: ListWatch<ServiceSnapshot> | undefined = config.watchServices
-    ? new ListWatch(kubeApi.services, serviceCodec, log.child({ component: 'service-watch' }), (changes) => {
-      apiHealth.answered('kubernetes');
-      watchLabelsOf(resolve().hostnames);
-      controller.onServiceChanges(changes);
-    })
-    : undefined;
-  const watches = () => ({ nodes: nodes.status(), ...(services ? { services: services.status() } : {}) });
-
-  const metrics = new Metrics({
-    controller: () => controller.status(), watches, isLeader,
-    nodesHeld: () => [...nodes.items.values()].filter((n) => n.hold !== undefined).length,
-  });
-  const holds = config.hold.enabled
-    ? new HoldManager({ setAnnotation: (n, k, v) => kubeApi.setNodeAnnotation(n, k, v) }, {
-      annotation: HOLD_ANNOTATION, marginMs: config.hold.marginMs, maxMs: config.hold.maxMs, policy: config.policy,
-      assumedTtlS: () => Math.max(1, ...resolve().hostnames.map((h) => (h.ttl === 1 ? 300 : h.ttl))),
-    }, log.child({ component: 'holds' }), {
-      started: (node, until) => events?.record({ kind: 'Node', name: node, uid: nodes.items.get(node)?.uid },
-        { type: 'Normal', reason: 'DeletionHeld', action: 'HoldDeletion', note: `Holding the node's deletion until ${new Date(until).toISOString()}, when resolvers have let go of its DNS records` }),
-      ended: (node, ms, why) => {
-        metrics.holdDuration.observe(ms / 1000);
-        events?.record({ kind: 'Node', name: node, uid: nodes.items.get(node)?.uid },
-          { type: 'Normal', reason: 'DeletionReleased', action: 'ReleaseDeletion', note: `Released the deletion hold after ${Math.round(ms / 1000)} s: ${why}` });
-      },
-    })
-    : undefined;
-  let holdsRunning = false;
-  const syncHolds = () => {
-    if (!holds || holdsRunning) return;
-    holdsRunning = true;
-    const published = controller.publishedIps();
-    holds.sync(nodes.items.values(), (n) => published === undefined || [...n.ipv4, ...n.ipv6].some((ip) => published.has(ip)), isLeader())
-      .finally(() => { holdsRunning = false; });
-  };
-  const removals = new RemovalTracker(config.policy, {
-    reaction: (_node, ms) => metrics.reactionLatency.observe(ms / 1000),
-    leadTime: (node, ms, ttl) => {
-      metrics.removalLeadTime.observe(ms / 1000);
-      if (ms < ttl * 1000) {
-        log.warn({ node, leadTimeS: Math.round(ms / 1000), ttlS: ttl },
-          `node ${node} was deleted ${Math.round(ms / 1000)} s after its DNS records were removed, less than their TTL (${ttl} s): resolvers may still have sent clients to it`);
-      }
-    },
-  });
   const provider = createCloudflareProvider({
-    apiToken: () => token.current(),
-    baseUrl: config.cloudflare.baseUrl,
+    apiToken: () => token.current(), baseUrl: config.cloudflare.baseUrl,
     retry: { maxRetries: config.retry.maxRetries, baseDelayMs: config.retry.baseDelayMs },
     onRetry: (err, attempt, delayMs) => {
       metrics.retries.inc({ api: 'cloudflare', code: err.code });
@@ -183,36 +85,70 @@ async function run(config: Config, token: TokenSource, log: Logger, leaderElecti
       if (status > 0 && status < 500) apiHealth.answered('cloudflare');
     },
   });
+  const apiHealth = new ApiHealth();
+  const events = config.recordEvents ? new EventRecorder(eventSink(kc), log.child({ component: 'events' }), { instance: identity }) : undefined;
+
+  // Sources: every signal, as small snapshots
+  const sources = new Sources(kubeApi, {
+    hostnames: config.hostnames, defaults: config.defaults, watchServices: config.watchServices,
+    claimPolicy: { namespaces: config.claims.namespaces ?? [podNamespace()], domains: config.claims.domains },
+    nodeSelector: config.policy.nodeSelector, externalIpLabel: config.externalIpLabel,
+    confirmVanishedFraction: config.maxUnhealthyFraction,
+  }, log);
+  sources.subscribe(() => apiHealth.answered('kubernetes'));
+
+  // Leadership: only the leader writes
+  const leaderEvents = new EventEmitter();
+  const elector = leaderElection
+    ? new LeaderElector(createLeaseApi(kc), { namespace: config.lease.namespace || podNamespace(), name: config.lease.name, identity }, log.child({ component: 'leader' }), {
+      onStartedLeading: () => leaderEvents.emit('leading'),
+      onStoppedLeading: () => undefined,
+    })
+    : undefined;
+  const isLeader = () => elector?.isLeader() ?? true;
+
+  // The loop
+  const metrics = new Metrics({
+    controller: () => controller.status(), watches: () => sources.statuses(), isLeader,
+    nodesHeld: () => [...sources.nodes.items.values()].filter((n) => n.hold !== undefined).length,
+  });
+  const removals = new RemovalTracker(config.policy, removalObserver(metrics, log));
+  const holds = config.hold.enabled ? holdManager(config, kubeApi, sources, events, metrics, log) : undefined;
   const controller = new Controller({
-    zoneIds: config.cloudflare.zoneIds, rediscoverZones: config.cloudflare.discoverZones, ownerId: config.ownerId,
+    zoneIds: config.cloudflare.zoneIds, rediscoverZones: config.cloudflare.discoverZones,
+    ownerId: config.ownerId, ownerAliases: config.ownerAliases, changePolicy: config.changePolicy,
     minRecordsPerHostname: config.minRecordsPerHostname, maxUnhealthyFraction: config.maxUnhealthyFraction,
     policy: config.policy, recordTypes: config.recordTypes, dryRun: config.dryRun,
     syncIntervalMs: config.syncIntervalMs, retryBaseDelayMs: config.retry.baseDelayMs,
+    reconcileBudgetMs: Math.max(3_000, Math.floor(config.health.livenessTimeoutMs / 2)),
   }, {
-    provider, nodes: () => nodes.items.values(), hostnames: resolve, log, canWrite: isLeader,
+    provider, sources: sources.list(), signals: () => sources.signals(), log, canWrite: isLeader,
     hooks: {
       reconciled: (result) => {
         metrics.reconciles.inc({ result });
-        syncHolds();
+        holds?.sync(controller.publishedIps(), isLeader());
       },
-      applied: (p, at) => {
-        removals.recordsRemoved(p.deletes, at);
-        holds?.recordsRemoved(p.deletes, at);
-        if (events) recordNodeEvents(p, events, nodes.items);
+      applied: (changes, at) => {
+        removals.recordsRemoved(changes.deletes, at);
+        holds?.recordsRemoved(changes.deletes, at);
+        if (events) recordNodeEvents(changes, events, sources.nodes.items);
       },
-      serviceProblem: (p) => {
-        const [namespace, name] = p.service.split('/');
-        const svc = services?.items.get(p.service);
-        events?.record({ kind: 'Service', namespace, name: name ?? p.service, uid: svc?.uid },
-          { type: 'Warning', reason: 'InvalidDNSAnnotations', action: 'DisableDNS', note: `DNS disabled for this Service: ${p.problem}` });
-      },
+      serviceProblem: (p) => serviceEvent(events, sources, p.service, 'InvalidDNSAnnotations', 'KeepDNS',
+        `Bad epictetus.io annotations (${p.meanwhile}): ${p.problem}`),
+      claimRefused: (r) => serviceEvent(events, sources, r.service, 'DNSClaimRefused', 'RefuseDNSClaim', r.why),
     },
   });
+  sources.subscribe((e) => {
+    if (e.source === 'nodes') for (const c of e.changes) removals.nodeChanged(c as Change<NodeSnapshot>);
+    controller.onSourceChange(e.source, e.deletedNodes);
+  });
+  leaderEvents.on('leading', () => controller.request('became-leader', true, 0));
 
+  // Health, readiness, metrics, status page
   let server: Server | undefined;
   if (config.health.enabled) {
     const handler = buildHandler({
-      controller: () => controller.status(), watches, apis: () => apiHealth.snapshot(), metrics: metrics.registry,
+      controller: () => controller.status(), watches: () => sources.statuses(), apis: () => apiHealth.snapshot(), metrics: metrics.registry,
       leadership: () => ({ enabled: elector !== undefined, role: isLeader() ? 'leader' : 'follower', leader: elector ? elector.leader() ?? null : identity, identity }),
       livenessTimeoutMs: config.health.livenessTimeoutMs, syncIntervalMs: config.syncIntervalMs,
     });
@@ -221,6 +157,7 @@ async function run(config: Config, token: TokenSource, log: Logger, leaderElecti
     log.info({ port: l.port }, `health server listening on port ${l.port}`);
   }
 
+  // Run until SIGTERM/SIGINT
   await verifyToken(provider, log);
   const stopChecks = startApiChecks({
     kubeVersion: () => kubeApi.version(), cloudflareVerify: () => provider.verifyToken(),
@@ -228,31 +165,69 @@ async function run(config: Config, token: TokenSource, log: Logger, leaderElecti
   });
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
-  try {
-    // Nothing is planned before both lists are in: a missing Service would look like an unclaimed hostname.
-    await Promise.all([services?.start(stop.signal), nodes.start(stop.signal)]);
-    watchLabelsOf(resolve().hostnames);
-    log.info({ nodes: nodes.items.size, services: services?.items.size ?? null }, 'initial lists done; starting the control loop');
-    void elector?.run(stop.signal);
-    controller.start();
-    const holdTimer = holds ? setInterval(syncHolds, 2_000) : undefined;
-    stop.signal.addEventListener('abort', () => clearInterval(holdTimer), { once: true });
-    await new Promise<void>((resolve) => {
-      if (stop.signal.aborted) resolve();
-      else stop.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  } catch (err) {
-    if (!stop.signal.aborted) throw err;
-  } finally {
-    log.info('shutting down: stopping watches and waiting for an in-flight batch');
-    stop.abort();
-    stopChecks();
-    await controller.stop();
-    if (holds && isLeader()) await holds.releaseAll(nodes.items.values());
-    await elector?.release();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server?.closeAllConnections();
-  }
+  sources.start(stop.signal);
+  void elector?.run(stop.signal);
+  controller.start(); // it plans nothing before every source has listed once
+  const holdTimer = holds ? setInterval(() => holds.sync(controller.publishedIps(), isLeader()), 2_000) : undefined;
+  await new Promise<void>((resolve) => {
+    if (stop.signal.aborted) resolve();
+    else stop.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  log.info('shutting down: stopping watches and waiting for an in-flight batch');
+  clearInterval(holdTimer);
+  stopChecks();
+  await controller.stop();
+  if (holds && isLeader()) await holds.releaseAll();
+  await elector?.release();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server?.closeAllConnections();
   log.info('stopped');
   return 0;
+}
+
+function serviceEvent(events: EventRecorder | undefined, sources: Sources, service: string, reason: string, action: string, note: string): void {
+  const [namespace, name] = service.split('/');
+  events?.record({ kind: 'Service', namespace, name: name ?? service, uid: sources.services?.items.get(service)?.uid },
+    { type: 'Warning', reason, action, note });
+}
+
+function removalObserver(metrics: Metrics, log: Logger): RemovalObserver {
+  return {
+    reaction: (_node, ms) => metrics.reactionLatency.observe(ms / 1000),
+    leadTime: (node, ms, ttl) => {
+      metrics.removalLeadTime.observe(ms / 1000);
+      if (ms < ttl * 1000) {
+        log.warn({ node, leadTimeS: Math.round(ms / 1000), ttlS: ttl },
+          `node ${node} was deleted ${Math.round(ms / 1000)} s after its DNS records were removed, less than their TTL (${ttl} s): resolvers may still have sent clients to it`);
+      }
+    },
+  };
+}
+
+/** Holds retiring nodes (HOLD_NODE_DELETION) until resolvers have let go of their records. */
+function holdManager(config: Config, kubeApi: KubeApi, sources: Sources, events: EventRecorder | undefined, metrics: Metrics, log: Logger) {
+  const manager = new HoldManager({ setAnnotation: (n, k, v) => kubeApi.setNodeAnnotation(n, k, v) }, {
+    annotation: HOLD_ANNOTATION, marginMs: config.hold.marginMs, maxMs: config.hold.maxMs, policy: config.policy,
+    assumedTtlS: () => Math.max(1, ...sources.claims().hostnames.map((h) => (h.ttl === 1 ? 300 : h.ttl))),
+  }, log.child({ component: 'holds' }), {
+    started: (node, until) => events?.record({ kind: 'Node', name: node, uid: sources.nodes.items.get(node)?.uid },
+      { type: 'Normal', reason: 'DeletionHeld', action: 'HoldDeletion', note: `Holding the node's deletion until ${new Date(until).toISOString()}, when resolvers have let go of its DNS records` }),
+    ended: (node, ms, why) => {
+      metrics.holdDuration.observe(ms / 1000);
+      events?.record({ kind: 'Node', name: node, uid: sources.nodes.items.get(node)?.uid },
+        { type: 'Normal', reason: 'DeletionReleased', action: 'ReleaseDeletion', note: `Released the deletion hold after ${Math.round(ms / 1000)} s: ${why}` });
+    },
+  });
+  let running = false;
+  return {
+    recordsRemoved: (deletes: Parameters<HoldManager['recordsRemoved']>[0], at: number) => manager.recordsRemoved(deletes, at),
+    /** One sync at a time, from what is published now. */
+    sync(published: ReadonlySet<string> | undefined, leading: boolean): void {
+      if (running) return;
+      running = true;
+      void manager.sync(sources.nodes.items.values(), (n) => published === undefined || [...n.ipv4, ...n.ipv6].some((ip) => published.has(ip)), leading)
+        .finally(() => { running = false; });
+    },
+    releaseAll: () => manager.releaseAll(sources.nodes.items.values()),
+  };
 }

@@ -27,6 +27,15 @@ export interface DnsProvider {
   /** `mayWrite` is asked before every try of every batch (retries included): false stops it. */
   apply(zoneId: string, changes: Changes, mayWrite?: () => boolean, signal?: AbortSignal): Promise<ApplyResult>;
   verifyToken(signal?: AbortSignal): Promise<void>;
+  /** What the rate limit leaves, as the API's last answer said (undefined: not known). */
+  budget?(): RateBudget | undefined;
+}
+
+export interface RateBudget {
+  readonly limit: number;
+  readonly remaining: number;
+  /** When the window resets (ms epoch). */
+  readonly resetAt: number;
 }
 
 export interface ProviderOptions {

@@ -20,6 +20,10 @@ export interface Config {
   readonly externalIpLabel: string;
   readonly syncIntervalMs: number;
   readonly ownerId: string;
+  readonly ownerAliases: readonly string[];
+  /** Who may claim hostnames through Service annotations; namespaces undefined: the one Epictetus runs in. */
+  readonly claims: { readonly namespaces: readonly string[] | '*' | undefined; readonly domains: readonly string[] };
+  readonly changePolicy: 'sync' | 'upsert-only';
   readonly minRecordsPerHostname: number;
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly format: 'console' | 'json' };
   readonly health: { readonly enabled: boolean; readonly bindAddress: string | undefined; readonly port: number; readonly checkIntervalMs: number; readonly livenessTimeoutMs: number };
@@ -134,6 +138,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     externalIpLabel: v.EXTERNAL_IP_LABEL,
     syncIntervalMs: v.DNS_SYNC_INTERVAL * 1000,
     ownerId: v.OWNER_ID,
+    ownerAliases: Object.freeze(v.OWNER_ID_ALIASES.filter((a) => a !== v.OWNER_ID)),
+    claims: Object.freeze({
+      namespaces: v.SERVICE_CLAIM_NAMESPACES === '*' ? '*' as const : v.SERVICE_CLAIM_NAMESPACES.length > 0 ? Object.freeze(v.SERVICE_CLAIM_NAMESPACES) : undefined,
+      domains: Object.freeze(v.SERVICE_CLAIM_DOMAINS),
+    }),
+    changePolicy: v.POLICY,
     minRecordsPerHostname: v.MIN_RECORDS_PER_HOSTNAME,
     log: Object.freeze({ level, format: v.LOG_FORMAT }),
     health: Object.freeze({ enabled: v.ENABLE_HEALTH_SERVER, port: v.HEALTH_PORT, bindAddress: v.HEALTH_BIND_ADDRESS || undefined, checkIntervalMs: v.HEALTH_CHECK_INTERVAL * 1000, livenessTimeoutMs: v.LIVENESS_TIMEOUT * 1000 }),

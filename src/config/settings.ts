@@ -1,7 +1,7 @@
 /** The one table of settings: name, default, parser, what it accepts, and whether it is secret. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseHostnameList } from '../reconcile/hostnames.js';
+import { hostnameProblem, parseHostnameList } from '../reconcile/hostnames.js';
 import { ALL_TAINTS, CRITICAL_TAINTS } from '../reconcile/policy.js';
 import { parseSelector } from '../reconcile/selector.js';
 import { bool, httpUrl, intIn, numberIn, oneOf, text, ttl } from './parsers.js';
@@ -115,6 +115,33 @@ export const SETTINGS = [
   { env: 'OWNER_ID', default: 'default', parse: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/),
     accepts: '1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
     describe: 'Marker written in the comment of the records this instance owns; give each cluster sharing a zone its own' },
+  { env: 'OWNER_ID_ALIASES', default: '', parse: z.string().transform((raw, ctx) => {
+    const ids = [...new Set(raw.split(',').map((x) => x.trim()).filter((x) => x !== ''))];
+    for (const id of ids) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) ctx.addIssue({ code: 'custom', message: `"${id.slice(0, 70)}" is not an owner id` });
+    return ids;
+  }),
+    accepts: 'a comma-separated list of former OWNER_ID values, or empty',
+    describe: 'Former owner ids whose records this instance takes over (re-marked with OWNER_ID): the migration path when OWNER_ID changes' },
+  { env: 'SERVICE_CLAIM_NAMESPACES', default: '', parse: z.string().transform((raw, ctx): string[] | '*' => {
+    const list = [...new Set(raw.split(',').map((x) => x.trim()).filter((x) => x !== ''))];
+    if (list.includes('*')) return '*';
+    for (const n of list) if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(n)) ctx.addIssue({ code: 'custom', message: `"${n.slice(0, 70)}" is not a namespace name` });
+    return list;
+  }),
+    accepts: 'a comma-separated list of namespaces, * for all, or empty for the namespace Epictetus runs in',
+    describe: 'Namespaces whose Services may claim hostnames with epictetus.io/ annotations' },
+  { env: 'SERVICE_CLAIM_DOMAINS', default: '*', parse: z.string().transform((raw, ctx) => {
+    const list = [...new Set(raw.split(',').map((x) => x.trim().toLowerCase().replace(/\.$/, '')).filter((x) => x !== ''))];
+    for (const d of list) {
+      const name = d.startsWith('*.') ? d.slice(2) : d;
+      if (d !== '*' && hostnameProblem(name) !== null) ctx.addIssue({ code: 'custom', message: `"${d.slice(0, 70)}" is not a domain (example.com or *.example.com)` });
+    }
+    return list;
+  }),
+    accepts: 'a comma-separated list of example.com (that name and below) or *.example.com (only below it), * for any, or empty for none',
+    describe: 'Domains under which Services may claim hostnames (protect a zone apex with *.example.com)' },
+  { env: 'POLICY', default: 'sync', parse: z.string().trim().toLowerCase().pipe(z.enum(['sync', 'upsert-only'])),
+    accepts: 'sync or upsert-only', describe: 'sync: create, update and delete; upsert-only: never delete (each deletion it skips is logged and listed in /health and plan)' },
   { env: 'MIN_RECORDS_PER_HOSTNAME', default: '1', parse: intIn(0, 1000),
     accepts: 'a whole number, 0–1000 (0 turns the floor off)',
     describe: 'Safety floor: managed records never removed below this count per hostname and record type' },

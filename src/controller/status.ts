@@ -1,9 +1,10 @@
 /** What the controller reports about itself: the model behind /health and the probes. */
-import type { ForeignRecord } from '../reconcile/plan.js';
+import type { ForeignRecord, HostnameStatus, Move, RefusedChange } from '../reconcile/plan.js';
 import type { Hold } from '../reconcile/safety.js';
-import type { HostnameStatus } from '../reconcile/plan-zones.js';
-import type { ClaimConflict, ServiceProblem } from '../reconcile/claims.js';
+import type { ClaimConflict, RefusedClaim, ServiceProblem } from '../reconcile/claims.js';
 import type { NodeVerdict } from '../reconcile/policy.js';
+import type { RecordDelete } from '../model/types.js';
+import type { ZoneReadStatus } from './zone-cache.js';
 
 export interface ApiCheck {
   readonly ok: boolean;
@@ -24,6 +25,8 @@ export interface ChangeLogEntry {
 export interface ControllerStatus {
   readonly startedAt: string;
   readonly synced: boolean;
+  /** Sources whose first list is not in yet: nothing is planned until it is. */
+  readonly waitingFor: readonly string[];
   readonly lastSuccessfulSync: string | undefined;
   readonly lastReconcile: string | undefined;
   readonly consecutiveFailures: number;
@@ -33,10 +36,17 @@ export interface ControllerStatus {
   readonly hostnames: readonly HostnameStatus[];
   readonly conflicts: readonly ClaimConflict[];
   readonly serviceProblems: readonly ServiceProblem[];
+  readonly refusedClaims: readonly RefusedClaim[];
   readonly managedRecords: Readonly<Record<string, number>>;
   readonly foreignRecords: readonly ForeignRecord[];
   /** Removals held back by the safety floor or the mass-removal guard. */
   readonly held: readonly Hold[];
+  /** Operations Cloudflare refused, set aside for a while. */
+  readonly refused: readonly RefusedChange[];
+  readonly moves: readonly Move[];
+  /** Deletions POLICY=upsert-only leaves undone. */
+  readonly skipped: readonly RecordDelete[];
+  readonly zones: readonly ZoneReadStatus[];
   readonly recentChanges: readonly ChangeLogEntry[];
   /** ms epoch when the running reconcile began, or undefined when idle. */
   readonly busySince: number | undefined;

@@ -27,11 +27,14 @@ export interface Codec<T> {
 }
 
 export interface SourceStatus {
+  /** True once a list has succeeded (and stays true: later lists replace the items whole). */
   readonly synced: boolean;
   readonly watching: boolean;
   readonly lists: number;
   readonly watchRestarts: number;
   readonly lastError: string | undefined;
+  /** Items that vanished in a re-list and wait for a second list to confirm it. */
+  readonly unconfirmed: number;
 }
 
 type WatchEnd = { kind: 'closed' } | { kind: 'expired' } | { kind: 'relist' } | { kind: 'failed'; error: unknown };
@@ -39,6 +42,15 @@ type WatchEnd = { kind: 'closed' } | { kind: 'expired' } | { kind: 'relist' } | 
 export interface SourceOptions {
   readonly pageSize?: number;
   readonly backoffBaseMs?: number;
+  /**
+   * When a re-list drops more than this share of the items (or all of them), the dropped items
+   * stay until another list confirms they are gone: an empty or collapsed answer is no evidence.
+   */
+  readonly confirmVanishedFraction?: number;
+  /** How long to wait before the confirming list. */
+  readonly confirmDelayMs?: number;
+  /** What the codec keeps, as a number that grows when it keeps more (see `listedEpoch`). */
+  readonly epoch?: () => number;
 }
 
 export class ListWatch<T> {
@@ -51,6 +63,9 @@ export class ListWatch<T> {
   private lastError: string | undefined;
   private handle: WatchHandle | undefined;
   private endWatch: ((end: WatchEnd) => void) | undefined;
+  private relistWanted = false;
+  private vanished: ReadonlySet<string> | undefined;
+  private epochListed = -1;
 
   constructor(
     private readonly api: ResourceApi,
@@ -60,14 +75,29 @@ export class ListWatch<T> {
     private readonly opts: SourceOptions = {},
   ) {}
 
-  /** Start over from a fresh list (when what a snapshot keeps has changed). */
+  /**
+   * Start over from a fresh list (when what a snapshot keeps has changed), whatever the source is
+   * doing: a watch open is ended, a list under way is followed by another, a pause is cut short.
+   */
   resync(): void {
+    this.relistWanted = true;
     this.endWatch?.({ kind: 'relist' });
+    this.wake?.();
+  }
+
+  /** The `epoch` the last complete list was made with: every item carries at least that much. */
+  listedEpoch(): number {
+    return this.epochListed;
   }
 
   status(): SourceStatus {
-    return { synced: this.synced, watching: this.watching, lists: this.lists, watchRestarts: this.watchRestarts, lastError: this.lastError };
+    return {
+      synced: this.synced, watching: this.watching, lists: this.lists, watchRestarts: this.watchRestarts, lastError: this.lastError,
+      unconfirmed: this.vanished?.size ?? 0,
+    };
   }
+
+  private wake: (() => void) | undefined;
 
   /** Resolves after the first successful list; keeps watching in the background until `signal` aborts. */
   start(signal: AbortSignal): Promise<void> {
@@ -90,7 +120,11 @@ export class ListWatch<T> {
         await this.pause(failures++, signal);
         continue;
       }
-      while (!signal.aborted) {
+      if (this.vanished !== undefined) {
+        await this.sleep(this.opts.confirmDelayMs ?? 2_000, signal);
+        continue; // the confirming list
+      }
+      while (!signal.aborted && !this.relistWanted) {
         const end = await this.watchOnce(signal);
         if (signal.aborted) return;
         this.watchRestarts++;
@@ -113,10 +147,20 @@ export class ListWatch<T> {
   }
 
   private async pause(attempt: number, signal: AbortSignal): Promise<void> {
-    await sleep(backoffDelay(attempt, this.opts.backoffBaseMs ?? 500), undefined, { signal }).catch(() => undefined);
+    await this.sleep(backoffDelay(attempt, this.opts.backoffBaseMs ?? 500), signal);
+  }
+
+  /** Sleeps, cut short by `resync()` or the signal. */
+  private async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    await sleep(ms, undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(() => undefined);
+    this.wake = undefined;
   }
 
   private async relist(): Promise<void> {
+    this.relistWanted = false;
+    const epoch = this.opts.epoch?.() ?? 0;
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let rv: string;
@@ -133,6 +177,20 @@ export class ListWatch<T> {
     this.lists++;
     const at = Date.now();
     const changes: Change<T>[] = [];
+    const gone = [...this.items.keys()].filter((k) => !fresh.has(k));
+    const confirming = this.vanished;
+    this.vanished = undefined;
+    const fraction = this.opts.confirmVanishedFraction;
+    if (fraction !== undefined && confirming === undefined && gone.length > 0 && (fresh.size === 0 || gone.length / this.items.size > fraction)) {
+      // Not evidence yet: keep them, and ask again before acting.
+      this.vanished = new Set(gone);
+      for (const k of gone) fresh.set(k, this.items.get(k)!);
+      this.log.warn({ vanished: gone.length, before: this.items.size, listed: fresh.size - gone.length, sample: gone.slice(0, 5) },
+        `${gone.length} of ${this.items.size} items vanished in one re-list: keeping them until another list confirms it`);
+    } else if (confirming !== undefined) {
+      const confirmed = gone.filter((k) => confirming.has(k)).length;
+      this.log.warn({ confirmed, kept: confirming.size - confirmed }, `a second list confirmed ${confirmed} of ${confirming.size} vanished items`);
+    }
     for (const [key, before] of this.items) {
       if (!fresh.has(key)) changes.push({ type: 'deleted', key, before, after: undefined, at });
     }
@@ -145,8 +203,10 @@ export class ListWatch<T> {
     for (const [k, v] of fresh) this.items.set(k, v);
     this.resourceVersion = rv;
     this.synced = true;
+    this.epochListed = epoch;
     this.log.debug({ items: fresh.size, resourceVersion: rv, changes: changes.length }, 'listed');
-    if (changes.length > 0) this.onChanges(changes);
+    // Told even without changes: a re-list asked for new labels is news by itself.
+    this.onChanges(changes);
   }
 
   private watchOnce(signal: AbortSignal): Promise<WatchEnd> {

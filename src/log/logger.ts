@@ -2,6 +2,7 @@
 import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { redact } from '../model/errors.js';
 
 export type { Logger };
 
@@ -14,9 +15,7 @@ export interface LoggerOptions {
 }
 
 export function scrub(line: string, secrets: Iterable<string>): string {
-  let out = line;
-  for (const s of secrets) if (s.length >= 4) out = out.replaceAll(s, '[REDACTED]');
-  return out;
+  return redact(line, secrets);
 }
 
 export function createLogger(opts: LoggerOptions): Logger {

@@ -22,8 +22,30 @@ export class EpictetusError extends Error {
   }
 }
 
+const secretSources = new Set<() => Iterable<string>>();
+
+/**
+ * Secrets (the API token) that must never appear in text this process keeps or shows: every
+ * error message taken with `errorMessage` — stored for /health, the status page, metrics — is
+ * scrubbed of them, not only the log lines. Returns a function that forgets the source.
+ */
+export function registerSecrets(source: () => Iterable<string>): () => void {
+  secretSources.add(source);
+  return () => { secretSources.delete(source); };
+}
+
+/** `text` with every registered secret (4 characters or more) replaced by [REDACTED]. */
+export function redact(text: string, extra: Iterable<string> = []): string {
+  let out = text;
+  const scrub = (s: string) => { if (s.length >= 4) out = out.replaceAll(s, '[REDACTED]'); };
+  for (const source of secretSources) for (const s of source()) scrub(s);
+  for (const s of extra) scrub(s);
+  return out;
+}
+
+/** An error's message, scrubbed of secrets: the one way error text is kept anywhere. */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redact(err instanceof Error ? err.message : String(err));
 }
 
 export function errorCode(err: unknown): string {

@@ -15,7 +15,14 @@ export const ANNOTATIONS = {
 } as const;
 
 export interface HostnameDefaults { readonly ttl: number; readonly proxied: boolean }
-export interface ServiceProblem { readonly service: string; readonly problem: string }
+export interface ServiceProblem {
+  readonly service: string;
+  readonly problem: string;
+  /** What happens meanwhile: the last good claim stays in force, or its hostnames are left alone. */
+  readonly meanwhile: 'last good claim kept' | 'hostnames left alone' | 'nothing claimed';
+}
+/** A claim the allow-lists refuse (SERVICE_CLAIM_NAMESPACES, SERVICE_CLAIM_DOMAINS). */
+export interface RefusedClaim { readonly service: string; readonly hostname: string | null; readonly why: string }
 export interface ClaimConflict { readonly hostname: string; readonly kept: string; readonly ignored: string; readonly difference: string }
 
 function flag(raw: string | undefined, key: string, problems: string[]): boolean | undefined {
@@ -51,12 +58,26 @@ function hostnameList(raw: string, key: string, problems: string[]): string[] {
   return names;
 }
 
-/** The hostnames one Service claims, or the problem that disables its DNS. */
-export function claimsOfService(svc: ServiceSnapshot, defaults: HostnameDefaults): { specs: HostnameSpec[]; problem?: string } {
+/** Hostname-like words in a raw annotation that does not parse (a broken JSON list, say). Linear in its length. */
+function namesIn(raw: string | undefined): string[] {
+  const out = new Set<string>();
+  for (const word of (raw ?? '').slice(0, 20_000).toLowerCase().split(/[^a-z0-9*_.-]+/)) {
+    const name = normalizeHostname(word);
+    if (name.includes('.') && hostnameProblem(name) === null) out.add(name);
+  }
+  return [...out];
+}
+
+/**
+ * The hostnames one Service claims, or the problem that disables its DNS. With a problem, `names`
+ * are the hostnames it seems to mean (read as well as its annotations allow): their claim is in doubt.
+ */
+export function claimsOfService(svc: ServiceSnapshot, defaults: HostnameDefaults): { specs: HostnameSpec[]; problem?: string; names?: string[] } {
   const a = svc.annotations;
   const problems: string[] = [];
   const enabled = flag(a[ANNOTATIONS.enabled], ANNOTATIONS.enabled, problems);
-  if (enabled !== true) return problems.length > 0 ? { specs: [], problem: problems.join('; ') } : { specs: [] };
+  const seeming = () => [...new Set([...namesIn(a[ANNOTATIONS.hostnames]), ...namesIn(a[ANNOTATIONS.hostname])])];
+  if (enabled !== true) return problems.length > 0 ? { specs: [], problem: problems.join('; '), names: seeming() } : { specs: [] };
   const names = [...new Set([
     ...(a[ANNOTATIONS.hostnames] !== undefined ? hostnameList(a[ANNOTATIONS.hostnames] ?? '', ANNOTATIONS.hostnames, problems) : []),
     ...(a[ANNOTATIONS.hostname] !== undefined ? hostnameList(a[ANNOTATIONS.hostname] ?? '', ANNOTATIONS.hostname, problems) : []),
@@ -83,7 +104,7 @@ export function claimsOfService(svc: ServiceSnapshot, defaults: HostnameDefaults
       problems.push(`${ANNOTATIONS.nodeSelector}="${rawSelector.slice(0, 100)}": ${(err as Error).message}`);
     }
   }
-  if (problems.length > 0) return { specs: [], problem: problems.join('; ') };
+  if (problems.length > 0) return { specs: [], problem: problems.join('; '), names: [...new Set([...names, ...seeming()])] };
   const source = `service ${svc.namespace}/${svc.name}`;
   return { specs: names.map((name) => ({ name, ttl: proxied ? 1 : ttl, proxied, controlPlaneOnly, nodeSelector, source })) };
 }
@@ -99,26 +120,89 @@ function difference(a: HostnameSpec, b: HostnameSpec): string | null {
   return diffs.length > 0 ? diffs.join(', ') : null;
 }
 
+/** Who may claim what through Service annotations. */
+export interface ClaimPolicy {
+  /** Namespaces whose Services may claim hostnames; '*' for every namespace. */
+  readonly namespaces: readonly string[] | '*';
+  /** `example.com`: that name and every name below it; `*.example.com`: only names below it; `*`: any name. */
+  readonly domains: readonly string[];
+}
+
+export const OPEN_CLAIMS: ClaimPolicy = { namespaces: '*', domains: ['*'] };
+
+/** Why a claim of `hostname` by a Service in `namespace` is refused, or null when it is allowed. */
+export function claimRefusal(namespace: string, hostname: string, policy: ClaimPolicy): string | null {
+  if (policy.namespaces !== '*' && !policy.namespaces.includes(namespace)) {
+    return `Services in namespace ${namespace} may not claim hostnames (SERVICE_CLAIM_NAMESPACES allows ${policy.namespaces.join(', ') || 'none'})`;
+  }
+  const ok = policy.domains.some((d) => d === '*' || (d.startsWith('*.') ? hostname.endsWith(d.slice(1)) : hostname === d || hostname.endsWith(`.${d}`)));
+  return ok ? null : `${hostname} is outside the domains Services may claim (SERVICE_CLAIM_DOMAINS allows ${policy.domains.join(', ') || 'none'})`;
+}
+
+/** The last good claim of each Service (namespace/name), so that a bad edit does not withdraw it. */
+export type ClaimMemory = ReadonlyMap<string, { readonly uid: string | undefined; readonly specs: readonly HostnameSpec[] }>;
+
+export interface ResolvedClaims {
+  readonly hostnames: HostnameSpec[];
+  readonly conflicts: ClaimConflict[];
+  readonly problems: ServiceProblem[];
+  readonly refused: RefusedClaim[];
+  /** Hostnames a Service seems to claim through annotations that do not parse: left alone. */
+  readonly inDoubt: Map<string, string>;
+  readonly memory: ClaimMemory;
+}
+
 /**
  * Every claimed hostname once. When sources disagree on settings, DNS_HOSTNAMES wins, then the
  * Service first by namespace/name; every disagreement is reported, never settled by arrival order.
+ *
+ * A claim is withdrawn only on positive evidence: the Service is gone, or its annotations say so
+ * (dns-enabled removed or false, a hostname taken out). A Service whose annotations stop parsing
+ * keeps its last good claim (`memory`, from the previous call); with none known (a restart),
+ * the hostnames it seems to mean are in doubt, and nothing is written for them.
  */
 export function resolveHostnames(
   env: readonly HostnameSpec[],
   services: Iterable<ServiceSnapshot>,
   defaults: HostnameDefaults,
-): { hostnames: HostnameSpec[]; conflicts: ClaimConflict[]; problems: ServiceProblem[] } {
+  opts: { readonly policy?: ClaimPolicy; readonly memory?: ClaimMemory } = {},
+): ResolvedClaims {
+  const policy = opts.policy ?? OPEN_CLAIMS;
   const ordered = [...services].sort((a, b) => {
     const ka = `${a.namespace}/${a.name}`;
     const kb = `${b.namespace}/${b.name}`;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
   const problems: ServiceProblem[] = [];
+  const refused: RefusedClaim[] = [];
+  const inDoubt = new Map<string, string>();
+  const memory = new Map<string, { uid: string | undefined; specs: readonly HostnameSpec[] }>();
   const claims: HostnameSpec[] = [...env];
   for (const svc of ordered) {
+    const key = `${svc.namespace}/${svc.name}`;
     const r = claimsOfService(svc, defaults);
-    if (r.problem !== undefined) problems.push({ service: `${svc.namespace}/${svc.name}`, problem: r.problem });
-    claims.push(...r.specs);
+    const allowed = (names: readonly string[]) => names.filter((n) => {
+      const why = claimRefusal(svc.namespace, n, policy);
+      if (why !== null) refused.push({ service: key, hostname: n, why });
+      return why === null;
+    });
+    if (r.problem === undefined) {
+      const ok = new Set(allowed(r.specs.map((s) => s.name)));
+      const specs = r.specs.filter((s) => ok.has(s.name));
+      memory.set(key, { uid: svc.uid, specs });
+      claims.push(...specs);
+      continue;
+    }
+    const last = opts.memory?.get(key);
+    if (last !== undefined && last.uid === svc.uid && last.specs.length > 0) {
+      memory.set(key, last);
+      claims.push(...last.specs);
+      problems.push({ service: key, problem: r.problem, meanwhile: 'last good claim kept' });
+      continue;
+    }
+    const names = allowed(r.names ?? []);
+    for (const n of names) inDoubt.set(n, `service ${key}: ${r.problem}`);
+    problems.push({ service: key, problem: r.problem, meanwhile: names.length > 0 ? 'hostnames left alone' : 'nothing claimed' });
   }
   const byName = new Map<string, HostnameSpec>();
   const conflicts: ClaimConflict[] = [];
@@ -128,5 +212,5 @@ export function resolveHostnames(
     const diff = difference(first, c);
     if (diff !== null) conflicts.push({ hostname: c.name, kept: first.source, ignored: c.source, difference: diff });
   }
-  return { hostnames: [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1)), conflicts, problems };
+  return { hostnames: [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1)), conflicts, problems, refused, inDoubt, memory };
 }

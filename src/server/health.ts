@@ -32,7 +32,12 @@ export function readiness(s: ControllerStatus, v?: Pick<HealthView, 'leadership'
       ? { ok: true, body: { status: 'ready', role: 'follower' } }
       : { ok: false, body: { status: 'starting', reason: `waiting for the first list of ${unsynced.join(', ')}` } };
   }
-  if (!s.synced) return { ok: false, body: { status: 'starting', reason: 'first full sync has not succeeded yet' } };
+  if (!s.synced) {
+    const waiting = s.waitingFor.length > 0 ? `waiting for the first list of ${s.waitingFor.join(' and ')}` : 'first full sync has not succeeded yet';
+    const why = s.lastError ? `; last error: ${s.lastError.message}` : '';
+    const sources = v ? Object.entries(v.watches()).filter(([, w]) => !w.synced && w.lastError).map(([k, w]) => `${k}: ${w.lastError}`) : [];
+    return { ok: false, body: { status: 'starting', reason: `${waiting}${sources.length > 0 ? ` (${sources.join('; ')})` : why}` } };
+  }
   if (s.consecutiveFailures >= 3) {
     return { ok: false, body: { status: 'failing', reason: `${s.consecutiveFailures} reconciles failed in a row`, lastError: s.lastError } };
   }
@@ -54,18 +59,33 @@ export function liveness(s: ControllerStatus, v: Pick<HealthView, 'livenessTimeo
 const heldView = (h: ControllerStatus['held'][number]) =>
   ({ name: h.record.name, type: h.record.type, content: h.record.content, node: h.node, wouldBe: h.wouldBe });
 
+/** What keeps a running service from being `ok`: each a sentence for people. */
+export function problems(s: ControllerStatus, apis: Record<'kubernetes' | 'cloudflare', ApiCheck>): string[] {
+  const out: string[] = [];
+  for (const [name, a] of Object.entries(apis)) if (!a.ok && a.checkedAt !== undefined) out.push(`the ${name} API does not answer: ${a.error ?? '?'}`);
+  if (s.lastError) out.push(`last reconcile failed: ${s.lastError.message}`);
+  for (const z of s.zones) if (z.read === 'failed') out.push(`zone ${z.name} cannot be read: ${z.error ?? '?'}`);
+  for (const h of s.hostnames) {
+    if (h.frozen) out.push(`${h.name} is left as it is: ${h.frozen}`);
+    else if (h.zone !== null && (s.managedRecords[h.name] ?? 0) === 0) out.push(`${h.name} has no record`);
+  }
+  for (const r of s.refused) out.push(`Cloudflare refused ${r.action} ${r.hostname} ${r.type} ${r.ip}: ${r.refusal.message}`);
+  return out;
+}
+
 export function healthReport(v: HealthView): ProbeResult {
   const s = v.controller();
   const ready = readiness(s, v);
   const live = liveness(s, v);
   const excluded = s.verdicts.filter((n) => !n.eligible);
   const apis = v.apis();
-  const apisOk = [apis.kubernetes, apis.cloudflare].every((a) => a.ok || a.checkedAt === undefined);
-  const status = !live.ok ? 'wedged' : !ready.ok ? String(ready.body.status) : apisOk && s.lastError === undefined ? 'ok' : 'degraded';
+  const found = problems(s, apis);
+  const status = !live.ok ? 'wedged' : !ready.ok ? String(ready.body.status) : found.length === 0 ? 'ok' : 'degraded';
   return {
     ok: live.ok,
     body: {
       status,
+      problems: found,
       leadership: v.leadership(),
       startedAt: s.startedAt,
       lastSuccessfulSync: s.lastSuccessfulSync ?? null,
@@ -81,10 +101,15 @@ export function healthReport(v: HealthView): ProbeResult {
       hostnames: s.hostnames,
       conflicts: s.conflicts,
       serviceProblems: s.serviceProblems,
+      refusedClaims: s.refusedClaims,
+      zones: s.zones,
       records: { managed: s.managedRecords },
       foreignRecords: s.foreignRecords.map((f) => ({ name: f.name, type: f.type, content: f.content, owner: f.owner, reason: f.reason })),
       heldBySafetyFloor: s.held.filter((h) => h.reason === 'safety-floor').map(heldView),
       heldByMassRemovalGuard: s.held.filter((h) => h.reason === 'mass-removal-guard').map(heldView),
+      refusedChanges: s.refused.map((r) => ({ action: r.action, name: r.hostname, type: r.type, content: r.ip, code: r.refusal.code, apiCodes: r.refusal.apiCodes, message: r.refusal.message, at: r.refusal.at })),
+      zoneMoves: s.moves,
+      skippedByPolicy: s.skipped.map((d) => ({ name: d.record.name, type: d.record.type, content: d.record.content, node: d.node, wouldBe: d.reason })),
       recentChanges: s.recentChanges,
       apis,
       watches: v.watches(),

@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { errorMessage } from '../model/errors.js';
 import { healthReport, liveness, readiness, type HealthView } from './health.js';
 import { renderStatusPage } from './status-page.js';
 
@@ -38,7 +39,7 @@ export function buildHandler(view: ServerView): (req: IncomingMessage, res: Serv
       res.setHeader('allow', 'GET, HEAD');
       return send(json(405, { error: 'method not allowed' }));
     }
-    Promise.resolve().then(route).then(send, (err: unknown) => send(json(500, { error: String(err) })));
+    Promise.resolve().then(route).then(send, (err: unknown) => send(json(500, { error: errorMessage(err) })));
   };
 }
 

@@ -77,6 +77,7 @@ describe('Service annotations', () => {
       if (r.problem !== undefined) {
         expect(r.specs).toEqual([]);
         expect(r.problem).toMatch(/epictetus\.io\//);
+        for (const name of r.names ?? []) expect(hostnameProblem(name)).toBeNull(); // the names in doubt
       }
       for (const spec of r.specs) {
         expect(hostnameProblem(spec.name)).toBeNull();

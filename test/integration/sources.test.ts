@@ -267,7 +267,7 @@ describe('Services as hostname sources', () => {
   });
 
   it('two Services claiming one hostname with different ttl: the first by namespace/name wins, whatever the order they came in', async () => {
-    const { w, s } = await boot({ world: { nodes: 2, hostnames: [] } });
+    const { w, s } = await boot({ world: { nodes: 2, hostnames: [] }, env: { SERVICE_CLAIM_NAMESPACES: 'default,kube-public' } });
     // kube-public/aaa comes first by name alone, default/zzz by namespace/name
     w.kube.createObject('services', annotatedService('aaa', enabled({ 'epictetus.io/hostname': 'shop.example.com', 'epictetus.io/ttl': '300' }), 'kube-public'));
     await waitFor(() => recordsOf(w, 'shop.example.com').length === 2 || undefined, 5_000, 'records of kube-public/aaa');

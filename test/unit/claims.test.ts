@@ -76,13 +76,77 @@ describe('resolving claims from every source', () => {
     expect(env.conflicts[0]?.difference).toBe('ttl 1 vs 60');
   });
 
-  it('agreeing claims are no conflict; a broken Service is reported and skipped', () => {
+  it('agreeing claims are no conflict; a broken Service is reported, and its hostnames are in doubt', () => {
     const r = resolveHostnames([host('x.example.com')], [
       svc('same', { ...on, 'epictetus.io/hostname': 'x.example.com' }),
       svc('broken', { ...on, 'epictetus.io/hostname': 'y.example.com', 'epictetus.io/ttl': '7' }, 'shop'),
     ], defaults);
     expect(r.hostnames.map((h) => h.name)).toEqual(['x.example.com']);
     expect(r.conflicts).toEqual([]);
-    expect(r.problems).toEqual([{ service: 'shop/broken', problem: expect.stringContaining('epictetus.io/ttl="7"') }]);
+    expect(r.problems).toEqual([{ service: 'shop/broken', problem: expect.stringContaining('epictetus.io/ttl="7"'), meanwhile: 'hostnames left alone' }]);
+    expect([...r.inDoubt.keys()]).toEqual(['y.example.com']);
+  });
+});
+
+describe('a claim is withdrawn only on positive evidence', () => {
+  const good = svc('web', { ...on, 'epictetus.io/hostnames': '["web.example.com","api.example.com"]' });
+
+  it('an annotation typo keeps the last good claim in force, and says so', () => {
+    const first = resolveHostnames([], [good], defaults);
+    const typo = svc('web', { ...good.annotations, 'epictetus.io/ttl': '30' });
+    const r = resolveHostnames([], [typo], defaults, { memory: first.memory });
+    expect(r.hostnames.map((h) => h.name)).toEqual(['api.example.com', 'web.example.com']);
+    expect(r.problems).toEqual([{ service: 'default/web', problem: expect.stringContaining('epictetus.io/ttl="30"'), meanwhile: 'last good claim kept' }]);
+    // fixed again: the new claim is the good one
+    const fixed = resolveHostnames([], [svc('web', { ...on, 'epictetus.io/hostname': 'web.example.com' })], defaults, { memory: r.memory });
+    expect(fixed.hostnames.map((h) => h.name)).toEqual(['web.example.com']);
+  });
+
+  it.each([
+    ['a broken JSON list', { ...on, 'epictetus.io/hostnames': '["web.example.com", "api.example.com"' }],
+    ['dns-enabled that is not a boolean', { 'epictetus.io/dns-enabled': 'yes', 'epictetus.io/hostnames': 'web.example.com,api.example.com' }],
+  ])('after a restart (no memory), %s puts the hostnames it seems to mean in doubt', (_what, annotations) => {
+    const r = resolveHostnames([], [svc('web', annotations)], defaults);
+    expect(r.hostnames).toEqual([]);
+    expect([...r.inDoubt.keys()].sort()).toEqual(['api.example.com', 'web.example.com']);
+  });
+
+  it('dns-enabled removed, or the Service gone, withdraws the claim', () => {
+    const first = resolveHostnames([], [good], defaults);
+    expect(resolveHostnames([], [svc('web', { 'epictetus.io/hostname': 'web.example.com' })], defaults, { memory: first.memory }).hostnames).toEqual([]);
+    expect(resolveHostnames([], [], defaults, { memory: first.memory }).hostnames).toEqual([]);
+  });
+
+  it('a recreated Service (another uid) does not inherit the old one\'s claim', () => {
+    const first = resolveHostnames([], [good], defaults);
+    const again = { ...svc('web', { ...good.annotations, 'epictetus.io/ttl': 'x' }), uid: 'another' };
+    const r = resolveHostnames([], [again], defaults, { memory: first.memory });
+    expect(r.hostnames).toEqual([]);
+    expect([...r.inDoubt.keys()].sort()).toEqual(['api.example.com', 'web.example.com']);
+  });
+});
+
+describe('who may claim what (SERVICE_CLAIM_NAMESPACES, SERVICE_CLAIM_DOMAINS)', () => {
+  const policy = { namespaces: ['ingress'], domains: ['*.example.com', 'shop.example.org'] };
+  it.each<[string, string, string, string | null]>([
+    ['an allowed namespace and a name under an allowed domain', 'ingress', 'web.example.com', null],
+    ['the apex of a *.domain', 'ingress', 'example.com', 'outside the domains'],
+    ['an exact name and below it', 'ingress', 'a.shop.example.org', null],
+    ['another domain', 'ingress', 'evil.example.net', 'outside the domains'],
+    ['another namespace', 'tenant', 'web.example.com', 'namespace tenant may not claim'],
+  ])('%s', (_what, namespace, hostname, refusal) => {
+    const r = resolveHostnames([], [svc('s', { ...on, 'epictetus.io/hostname': hostname }, namespace)], defaults, { policy });
+    if (refusal === null) {
+      expect(r.hostnames.map((h) => h.name)).toEqual([hostname]);
+      expect(r.refused).toEqual([]);
+    } else {
+      expect(r.hostnames).toEqual([]);
+      expect(r.refused).toEqual([{ service: `${namespace}/s`, hostname, why: expect.stringContaining(refusal) }]);
+    }
+  });
+
+  it('a refused Service never freezes a hostname it may not claim', () => {
+    const r = resolveHostnames([], [svc('s', { ...on, 'epictetus.io/hostname': 'example.com', 'epictetus.io/ttl': 'bad' }, 'ingress')], defaults, { policy });
+    expect([...r.inDoubt.keys()]).toEqual([]);
   });
 });

@@ -3,33 +3,37 @@ import { Controller } from '../../src/controller/controller.js';
 import { createLogger } from '../../src/log/logger.js';
 import { EpictetusError } from '../../src/model/errors.js';
 import type { NodeSnapshot } from '../../src/model/types.js';
-import type { Change } from '../../src/kube/list-watch.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { host, node } from '../helpers/snapshots.js';
 
 const log = createLogger({ level: 'silent', format: 'json', secrets: () => [] });
 const CA = ['DeletionCandidateOfClusterAutoscaler', 'ToBeDeletedByClusterAutoscaler'];
 
-function setup(nodes: NodeSnapshot[]) {
+const listed = { synced: true, watching: true, lists: 1, watchRestarts: 0, lastError: undefined, unconfirmed: 0 };
+
+function setup(nodes: NodeSnapshot[], opts: { synced?: () => boolean } = {}) {
   const provider = new FakeProvider();
   const map = new Map(nodes.map((n) => [n.name, n]));
   const controller = new Controller({
     zoneIds: ['z'], rediscoverZones: false, ownerId: 'default', minRecordsPerHostname: 1,
-    syncIntervalMs: 60_000, retryBaseDelayMs: 10, debounceMs: 20,
-  }, { provider, nodes: () => map.values(), hostnames: () => ({ hostnames: [host('app.example.com')], conflicts: [], problems: [] }), log });
+    syncIntervalMs: 60_000, retryBaseDelayMs: 10, quietMs: 20,
+  }, {
+    provider, log,
+    sources: [{ name: 'nodes', status: () => ({ ...listed, synced: opts.synced?.() ?? true }) }],
+    signals: () => ({ nodes: [...map.values()], hostnames: [host('app.example.com')], conflicts: [], problems: [], refusedClaims: [] }),
+  });
   const change = (n: NodeSnapshot | string): void => {
     const at = Date.now();
     if (typeof n === 'string') {
       const before = map.get(n);
       map.delete(n);
-      controller.onNodeChanges([{ type: 'deleted', key: n, before, after: undefined, at }]);
+      controller.onSourceChange('nodes', [{ name: n, ips: [...(before?.ipv4 ?? [])], at }]);
     } else {
-      const before = map.get(n.name);
       map.set(n.name, n);
-      controller.onNodeChanges([{ type: before ? 'modified' : 'added', key: n.name, before, after: n, at } as Change<NodeSnapshot>]);
+      controller.onSourceChange('nodes');
     }
   };
-  return { provider, controller, change };
+  return { provider, controller, change, map };
 }
 
 describe('controller', () => {
@@ -104,6 +108,39 @@ describe('controller', () => {
     await controller.idle();
     expect(provider.applies).toHaveLength(1);
     expect(controller.status().reconciles.noop).toBe(1);
+    await controller.stop();
+  });
+
+  it('plans nothing before every source has listed once, whoever asks', async () => {
+    let synced = false;
+    const { provider, controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] })], { synced: () => synced });
+    provider.records.push({ id: 'old', name: 'app.example.com', type: 'A', content: '9.9.9.9', ttl: 1, proxied: false, comment: 'epictetus:owner=default' });
+    change(node('n2', { ipv4: ['2.2.2.2'] })); // a watch event before start-up finished
+    controller.start();
+    change(node('n3', { ipv4: ['3.3.3.3'] }));
+    await new Promise((r) => setTimeout(r, 50));
+    await controller.idle();
+    expect(provider.lists).toBe(0);
+    expect(provider.applies).toEqual([]);
+    expect(controller.status().waitingFor).toEqual(['nodes']);
+    synced = true;
+    change(node('n3', { ipv4: ['3.3.3.3'] })); // the first list is in: its changes ask again
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(provider.contents('app.example.com')).toEqual(['1.1.1.1', '2.2.2.2', '3.3.3.3']);
+    expect(controller.status().waitingFor).toEqual([]);
+    await controller.stop();
+  });
+
+  it('acts on the first event at once, and gathers a burst into the next reconcile', async () => {
+    const { provider, controller, change } = setup([1, 2, 3, 4, 5].map((i) => node(`n${i}`, { ipv4: [`10.0.0.${i}`] })));
+    controller.start();
+    await controller.idle();
+    for (const i of [1, 2, 3, 4]) change(node(`n${i}`, { ipv4: [`10.0.0.${i}`], taints: CA }));
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(provider.contents('app.example.com')).toEqual(['10.0.0.5']);
+    expect(provider.applies.length).toBeLessThanOrEqual(3); // start-up, then at most two for the burst
     await controller.stop();
   });
 });

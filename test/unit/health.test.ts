@@ -5,6 +5,7 @@ import { liveness, readiness } from '../../src/server/health.js';
 const base: ControllerStatus = {
   startedAt: '', synced: true, lastSuccessfulSync: 'x', lastReconcile: 'x', consecutiveFailures: 0, lastError: undefined,
   reconciles: { ok: 1, failed: 0, noop: 0, skipped: 0 }, verdicts: [], managedRecords: {}, foreignRecords: [], held: [], hostnames: [], conflicts: [], serviceProblems: [],
+  waitingFor: [], refusedClaims: [], refused: [], moves: [], skipped: [], zones: [],
   recentChanges: [], busySince: undefined, lastProgressAt: 1_000_000,
 };
 const view = { livenessTimeoutMs: 300_000, syncIntervalMs: 60_000, now: () => 1_000_000 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { desiredState } from '../../src/reconcile/desired.js';
-import { plan, type PlanInput } from '../../src/reconcile/plan.js';
+import type { PlanInput } from '../../src/reconcile/plan.js';
+import { planOne } from '../helpers/plan.js';
 import type { DnsRecord, HostnameSpec, NodeSnapshot } from '../../src/model/types.js';
 import { parseSelector } from '../../src/reconcile/selector.js';
 import { host, node, rec } from '../helpers/snapshots.js';
@@ -10,8 +11,8 @@ const CA2 = 'ToBeDeletedByClusterAutoscaler';
 const OURS = 'epictetus:owner=default';
 
 function run(nodes: NodeSnapshot[], current: DnsRecord[], opts: Partial<PlanInput> & { hosts?: HostnameSpec[] } = {}) {
-  const desired = desiredState(nodes, opts.hosts ?? [host('app.example.com')], ['A']);
-  return plan({ desired, current, owner: 'default', minRecordsPerHostname: 1, commentMaxLength: 100, ...opts });
+  const desired = desiredState({ nodes, hostnames: opts.hosts ?? [host('app.example.com')] }, ['A']);
+  return planOne({ desired, current, owner: 'default', minRecordsPerHostname: 1, commentMaxLength: 100, ...opts });
 }
 
 const summary = (p: ReturnType<typeof run>) => ({
@@ -92,10 +93,10 @@ describe('plan: which records each hostname gets', () => {
       want: { updates: [`1.1.1.1 adopt ${OURS} added by Ana`] },
     },
     {
-      what: 'an unmarked record of a retiring node is adopted and removed',
+      what: 'an unmarked record of a retiring node is not adopted to be deleted: it is left alone',
       nodes: [n1, node('n2', { ipv4: ['2.2.2.2'], taints: [CA1, CA2] })],
-      current: [rec('app.example.com', '1.1.1.1', OURS), rec('app.example.com', '2.2.2.2', null)],
-      want: { deletes: ['2.2.2.2 n2 both-ca-taints'] },
+      current: [rec('app.example.com', '1.1.1.1', OURS), rec('app.example.com', '2.2.2.2', 'do not remove', { proxied: true })],
+      want: { foreign: ['2.2.2.2 not-wanted'] },
     },
     {
       what: 'the floor keeps the last record when every node is retiring, and says so',
@@ -217,8 +218,8 @@ describe('plan: guards, filters and record types', () => {
   });
 
   it('publishes AAAA records for IPv6 addresses, in canonical form', () => {
-    const desired = desiredState([node('n1', { ipv4: ['1.1.1.1'], ipv6: ['2001:db8::1'] })], [host('app.example.com')], ['A', 'AAAA']);
-    const p = plan({ desired, current: [rec('app.example.com', '2001:0DB8:0:0::1', OWN)], owner: 'default', minRecordsPerHostname: 1, commentMaxLength: 100 });
+    const desired = desiredState({ nodes: [node('n1', { ipv4: ['1.1.1.1'], ipv6: ['2001:db8::1'] })], hostnames: [host('app.example.com')] }, ['A', 'AAAA']);
+    const p = planOne({ desired, current: [rec('app.example.com', '2001:0DB8:0:0::1', OWN)], owner: 'default', minRecordsPerHostname: 1, commentMaxLength: 100 });
     expect(p.creates.map((c) => `${c.type} ${c.content}`)).toEqual(['A 1.1.1.1']);
     expect(p.deletes).toEqual([]);
   });

@@ -1,0 +1,151 @@
+/**
+ * The zones and their records as last read, kept up to date with each batch's answer. Zones are
+ * read independently: one that cannot be read is reported and left out (its hostnames are then
+ * written nowhere), never in the way of the others. A full sync re-reads the zones that can
+ * hold a claimed hostname; the others (where only records left behind can be) are read at
+ * start-up and then every `otherZonesEvery` full syncs, and not at all while the rate-limit
+ * budget runs low.
+ */
+import type { DnsProvider } from '../cloudflare/provider.js';
+import { errorCode, errorMessage } from '../model/errors.js';
+import type { DnsRecord } from '../model/types.js';
+import type { Zone } from '../reconcile/zones.js';
+
+export interface ZoneReadStatus {
+  readonly id: string;
+  readonly name: string;
+  readonly status: string;
+  /** ok: its records are known; failed: the last read failed (see error); unread: not read yet. */
+  readonly read: 'ok' | 'failed' | 'unread';
+  readonly error?: string;
+  readonly code?: string;
+  readonly lastReadAt?: string;
+}
+
+export interface ZoneCacheOptions {
+  /** Zone ids to manage; empty: every zone the token sees. */
+  readonly zoneIds: readonly string[];
+  /** Re-discover zones at every full sync (false when zone ids are pinned). */
+  readonly rediscover: boolean;
+  /** Zones that can hold no claimed hostname are read every this many full syncs. */
+  readonly otherZonesEvery?: number;
+  /** Below this many requests left in the rate-limit window, only what matters now is read. */
+  readonly budgetReserve?: number;
+}
+
+function covers(zoneName: string, hostname: string): boolean {
+  return hostname === zoneName || hostname.endsWith(`.${zoneName}`);
+}
+
+export class ZoneCache {
+  private zones: Zone[] | undefined;
+  private readonly records = new Map<string, DnsRecord[]>();
+  private readonly failures = new Map<string, { message: string; code: string }>();
+  private readonly readAt = new Map<string, { at: number; sync: number }>();
+  private syncs = 0;
+  private zonesError: { message: string; code: string } | undefined;
+
+  constructor(private readonly provider: DnsProvider, private readonly opts: ZoneCacheOptions) {}
+
+  /** Every zone known (any status). */
+  known(): readonly Zone[] {
+    return this.zones ?? [];
+  }
+
+  /** zone id -> records, for the zones whose records are known now. */
+  current(): ReadonlyMap<string, readonly DnsRecord[]> {
+    return this.records;
+  }
+
+  /** Forget what is known (a follower, or after a failure that may have left it stale). */
+  invalidate(zoneId?: string): void {
+    if (zoneId === undefined) this.records.clear();
+    else this.records.delete(zoneId);
+  }
+
+  /**
+   * Makes the records of the zones that matter known. `full`: re-read them (a full sync); else
+   * read only those not known yet. Returns the ids of the zones read now. Throws only when no
+   * zone list can be had at all.
+   */
+  async read(claimed: readonly string[], full: boolean, signal?: AbortSignal): Promise<Set<string>> {
+    if (full) this.syncs++;
+    const lowBudget = this.lowBudget();
+    if (this.zones === undefined || (full && this.opts.rediscover && !lowBudget)) {
+      try {
+        this.zones = await this.provider.listZones(this.opts.zoneIds, signal);
+        this.zonesError = undefined;
+      } catch (err) {
+        this.zonesError = { message: errorMessage(err), code: errorCode(err) };
+        if (this.zones === undefined) throw err; // nothing to work with yet
+      }
+    }
+    const relevant = (z: Zone) => claimed.some((h) => covers(z.name, h));
+    const every = this.opts.otherZonesEvery ?? 10;
+    const due = this.zones.filter((z) => {
+      const last = this.readAt.get(z.id);
+      if (!this.records.has(z.id)) return relevant(z) || last === undefined || (full && !lowBudget && this.syncs - last.sync >= every);
+      if (!full) return false;
+      return relevant(z) || (!lowBudget && (last === undefined || this.syncs - last.sync >= every));
+    });
+    const fresh = new Set<string>();
+    for (const z of due) {
+      if (signal?.aborted) break;
+      try {
+        this.records.set(z.id, await this.provider.listRecords(z.id, signal));
+        fresh.add(z.id);
+        this.failures.delete(z.id);
+        this.readAt.set(z.id, { at: Date.now(), sync: this.syncs });
+      } catch (err) {
+        this.records.delete(z.id);
+        this.failures.set(z.id, { message: errorMessage(err), code: errorCode(err) });
+      }
+    }
+    const gone = new Set(this.zones.map((z) => z.id));
+    for (const id of [...this.records.keys()]) if (!gone.has(id)) this.records.delete(id);
+    return fresh;
+  }
+
+  /** A batch's answer: what it created, updated and deleted. */
+  applied(zoneId: string, created: readonly DnsRecord[], updated: readonly DnsRecord[], deletedIds: readonly string[]): void {
+    const records = this.records.get(zoneId);
+    if (records === undefined) return;
+    const gone = new Set([...deletedIds, ...updated.map((r) => r.id)]);
+    this.records.set(zoneId, [...records.filter((r) => !gone.has(r.id)), ...updated, ...created]);
+  }
+
+  /** A zone's changes failed in a way that may leave the cache stale. */
+  failed(zoneId: string, err: unknown): void {
+    this.records.delete(zoneId);
+    this.failures.set(zoneId, { message: errorMessage(err), code: errorCode(err) });
+  }
+
+  /** The A/AAAA contents of the records known (undefined when nothing is known, as on a follower). */
+  publishedIps(): ReadonlySet<string> | undefined {
+    if (this.records.size === 0) return undefined;
+    const out = new Set<string>();
+    for (const records of this.records.values()) for (const r of records) if (r.type === 'A' || r.type === 'AAAA') out.add(r.content);
+    return out;
+  }
+
+  status(): { zones: ZoneReadStatus[]; listError: string | undefined } {
+    return {
+      listError: this.zonesError?.message,
+      zones: this.known().map((z) => {
+        const f = this.failures.get(z.id);
+        const at = this.readAt.get(z.id)?.at;
+        return {
+          id: z.id, name: z.name, status: z.status ?? 'active',
+          read: this.records.has(z.id) ? 'ok' : f ? 'failed' : 'unread',
+          ...(f && !this.records.has(z.id) ? { error: f.message, code: f.code } : {}),
+          ...(at ? { lastReadAt: new Date(at).toISOString() } : {}),
+        };
+      }),
+    };
+  }
+
+  private lowBudget(): boolean {
+    const b = this.provider.budget?.();
+    return b !== undefined && b.remaining < (this.opts.budgetReserve ?? 100);
+  }
+}

@@ -213,15 +213,18 @@ export function createCloudflareProvider(opts: ProviderOptions): CloudflareProvi
     },
 
     async verifyToken(signal) {
+      const what = 'verify token';
+      let token: z.infer<typeof tokenStatus>;
       try {
-        const what = 'verify token';
-        const token = resultOf(await get({ path: '/user/tokens/verify', what }, signal), tokenStatus, what);
-        if (token.status !== 'active') throw new EpictetusError('EPI_CF_AUTH', `Cloudflare ${what}: the token is ${token.status}`);
+        token = resultOf(await get({ path: '/user/tokens/verify', what }, signal), tokenStatus, what);
       } catch (err) {
         // Account-owned tokens are not known to /user/tokens/verify: a token that can list zones is good.
         if (!(err instanceof EpictetusError) || err.code !== 'EPI_CF_AUTH') throw err;
         await get({ path: '/zones', query: { per_page: 5 }, what: 'list zones (token check)' }, signal).catch(() => { throw err; });
+        return;
       }
+      // A token the endpoint knows but that is disabled or expired is refused, with no fallback.
+      if (token.status !== 'active') throw new EpictetusError('EPI_CF_AUTH', `Cloudflare ${what}: the token is ${token.status.slice(0, 40)}`);
     },
   };
 }

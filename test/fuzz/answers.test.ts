@@ -99,6 +99,13 @@ describe('Cloudflare answers', () => {
     await expect(provider().listRecords('z')).rejects.toMatchObject({ code: 'EPI_CF_BAD_ANSWER', retryable: true, status: 200, apiCodes: [1000] });
   });
 
+  it('a token the verify endpoint calls disabled is refused, with no fallback', async () => {
+    const paths: string[] = [];
+    next = (path) => { paths.push(path); return json(ok({ id: 't', status: 'disabled' })); };
+    await expect(provider().verifyToken()).rejects.toMatchObject({ code: 'EPI_CF_AUTH', message: 'Cloudflare verify token: the token is disabled' });
+    expect(paths).toEqual(['/client/v4/user/tokens/verify']);
+  });
+
   it('stop a listing whose pages never end', async () => {
     let pages = 0;
     next = () => { pages++; return json(ok(Array.from({ length: 10 }, (_, i) => ({ ...record, id: `r${pages}-${i}` })), { page: pages, total_pages: 1e9 })); };

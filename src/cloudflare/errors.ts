@@ -1,51 +1,77 @@
-/** Cloudflare SDK errors -> EpictetusError with a stable code and whether retrying can help. */
-import Cloudflare from 'cloudflare';
+/** Cloudflare answers and transport failures -> EpictetusError with a stable code and whether retrying can help. */
 import { EpictetusError } from '../model/errors.js';
+import type { ApiMessage } from './schemas.js';
 
-export function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const raw = headers?.get('retry-after');
-  if (raw === null || raw === undefined || raw.trim() === '') return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+export { retryAfterMs } from './ratelimit.js';
+
+/** The messages we quote are bounded: an answer is not a place to read a novel from. */
+const MAX_MESSAGES = 5;
+const MAX_MESSAGE_LENGTH = 200;
+
+const clip = (s: string): string => (s.length > MAX_MESSAGE_LENGTH ? `${s.slice(0, MAX_MESSAGE_LENGTH)}…` : s);
+
+/** `81053: An A, AAAA, or CNAME record…; 1004: DNS Validation Error [9005: …]` */
+export function describeErrors(errors: readonly ApiMessage[]): string {
+  const one = (e: ApiMessage): string => {
+    const chain = (e.error_chain ?? []).slice(0, MAX_MESSAGES).map(one);
+    return `${e.code}: ${clip(e.message)}${chain.length > 0 ? ` [${chain.join('; ')}]` : ''}`;
+  };
+  return errors.slice(0, MAX_MESSAGES).map(one).join('; ');
 }
 
-function apiErrors(err: InstanceType<typeof Cloudflare.APIError>): string {
-  const list = Array.isArray(err.errors) ? err.errors : [];
-  return list.map((e) => `${e.code}: ${e.message}`).join('; ');
+/** Cloudflare's codes, top level first, then the codes of their `error_chain` (e.g. [1004, 9005]). */
+export function errorCodes(errors: readonly ApiMessage[]): number[] {
+  const out: number[] = [];
+  const visit = (list: readonly ApiMessage[], depth: number): void => {
+    for (const e of list) if (Number.isInteger(e.code)) out.push(e.code);
+    if (depth < 3) for (const e of list) visit(e.error_chain ?? [], depth + 1);
+  };
+  visit(errors, 0);
+  return out;
 }
 
 export function hasErrorCode(err: unknown, code: number): boolean {
-  return err instanceof EpictetusError && err.message.includes(`${code}: `);
+  return err instanceof EpictetusError && err.apiCodes.includes(code);
 }
 
-/** Maps anything the SDK throws; the message never carries headers, so never the token. */
-export function mapCloudflareError(err: unknown, what: string): EpictetusError {
-  if (err instanceof EpictetusError) return err;
-  if (err instanceof Cloudflare.APIConnectionTimeoutError) {
-    return new EpictetusError('EPI_CF_TIMEOUT', `Cloudflare ${what}: timed out`, { retryable: true });
+/** An answer with an HTTP error status. The message never carries headers, so never the token. */
+export function httpError(what: string, status: number, errors: readonly ApiMessage[], retryAfter?: number): EpictetusError {
+  const msg = `Cloudflare ${what}: HTTP ${status} (${describeErrors(errors) || 'no error details'})`;
+  const base = { status, apiCodes: errorCodes(errors) };
+  if (status === 429) {
+    return new EpictetusError('EPI_CF_RATE_LIMITED', msg, { ...base, retryable: true, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) });
   }
-  if (err instanceof Cloudflare.APIUserAbortError) {
-    return new EpictetusError('EPI_ABORTED', `Cloudflare ${what}: aborted`);
+  if (status >= 500 || status === 408) return new EpictetusError('EPI_CF_SERVER', msg, { ...base, retryable: true });
+  if (status === 401 || status === 403) return new EpictetusError('EPI_CF_AUTH', msg, base);
+  if (status === 404) return new EpictetusError('EPI_CF_NOT_FOUND', msg, base);
+  if (status >= 400) return new EpictetusError('EPI_CF_REJECTED', msg, base);
+  return badAnswer(what, `HTTP ${status}`, status);
+}
+
+/** An answer that is not what the API sends (HTML, wrong types, success:false with 200, endless pages). */
+export function badAnswer(what: string, why: string, status?: number, errors: readonly ApiMessage[] = []): EpictetusError {
+  return new EpictetusError('EPI_CF_BAD_ANSWER', `Cloudflare ${what}: unexpected answer (${why})`, {
+    retryable: true,
+    ...(status === undefined ? {} : { status }),
+    apiCodes: errorCodes(errors),
+  });
+}
+
+/** The system error code under a fetch failure: ECONNREFUSED, ECONNRESET, ENOTFOUND, UND_ERR_SOCKET… */
+export function causeCode(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const o = e as { code?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof o.code === 'string' && o.code !== '') return o.code;
+    if (Array.isArray(o.errors) && o.errors.length > 0) e = o.errors[0];
+    else e = o.cause;
   }
-  if (err instanceof Cloudflare.APIConnectionError) {
-    return new EpictetusError('EPI_CF_CONNECTION', `Cloudflare ${what}: connection failed`, { retryable: true });
-  }
-  if (err instanceof Cloudflare.APIError) {
-    const status = err.status ?? 0;
-    const detail = apiErrors(err) || 'no error details';
-    const msg = `Cloudflare ${what}: HTTP ${status} (${detail})`;
-    const apiCodes = (Array.isArray(err.errors) ? err.errors : []).map((e) => Number(e.code)).filter(Number.isFinite);
-    if (status === 429) {
-      const after = retryAfterMs(err.headers);
-      return new EpictetusError('EPI_CF_RATE_LIMITED', msg, { retryable: true, status, ...(after === undefined ? {} : { retryAfterMs: after }) });
-    }
-    if (status >= 500 || status === 408) return new EpictetusError('EPI_CF_SERVER', msg, { retryable: true, status });
-    if (status === 401 || status === 403) return new EpictetusError('EPI_CF_AUTH', msg, { status });
-    if (status === 404) return new EpictetusError('EPI_CF_NOT_FOUND', msg, { status });
-    return new EpictetusError('EPI_CF_REJECTED', msg, { status, apiCodes });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return new EpictetusError('EPI_CF_UNEXPECTED', `Cloudflare ${what}: ${message}`, { retryable: true });
+  return 'unknown cause';
+}
+
+/** A call that got no (complete) answer: aborted by the caller, timed out, or the connection failed. */
+export function transportError(what: string, err: unknown, why: 'aborted' | 'timeout' | 'network', timeoutMs: number): EpictetusError {
+  if (why === 'aborted') return new EpictetusError('EPI_ABORTED', `Cloudflare ${what}: aborted`);
+  if (why === 'timeout') return new EpictetusError('EPI_CF_TIMEOUT', `Cloudflare ${what}: timed out after ${timeoutMs} ms`, { retryable: true });
+  return new EpictetusError('EPI_CF_CONNECTION', `Cloudflare ${what}: connection failed (${causeCode(err)})`, { retryable: true });
 }

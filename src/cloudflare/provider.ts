@@ -1,17 +1,25 @@
-/** DnsProvider over the official Cloudflare SDK: paginated list and batched apply. */
-import Cloudflare from 'cloudflare';
+/** DnsProvider over Cloudflare's v4 API (plain fetch): zones, paginated records, batched apply. */
+import type { z } from 'zod';
 import type { Changes, DnsRecord } from '../model/types.js';
 import type { Zone } from '../reconcile/zones.js';
 import { withRetry, type RetryPolicy } from '../util/retry.js';
 import { EpictetusError } from '../model/errors.js';
-import { mapCloudflareError } from './errors.js';
+import { badAnswer } from './errors.js';
+import { send, type HttpConfig, type Request } from './http.js';
+import type { RateLimitInfo } from './ratelimit.js';
+import { batchResult, describeIssues, recordList, tokenStatus, zone, zoneList, type ApiRecord, type Envelope } from './schemas.js';
+
+export type { RateLimitInfo } from './ratelimit.js';
 
 /** Cloudflare's largest useful page: every zone fits in one (zones hold at most 3,500 records). */
 export const LIST_PAGE_SIZE = 5000;
+/** GET /zones answers at most 50 zones a page. */
+const ZONE_PAGE_SIZE = 50;
 /** The Free plan's limit of operations per batch call. */
 export const BATCH_LIMIT = 200;
 /** A listing longer than this is not a zone (at most 3,500 records) but a broken answer. */
-const MAX_PAGES = 1000;
+export const MAX_PAGES = 1000;
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface ApplyResult {
   readonly created: readonly DnsRecord[];
@@ -21,7 +29,7 @@ export interface ApplyResult {
 }
 
 export interface DnsProvider {
-  /** The zones with these ids, or every zone the token can see when `ids` is empty. */
+  /** The zones with these ids, or every zone the token can see (whatever its status) when `ids` is empty. */
   listZones(ids: readonly string[], signal?: AbortSignal): Promise<Zone[]>;
   listRecords(zoneId: string, signal?: AbortSignal): Promise<DnsRecord[]>;
   /** `mayWrite` is asked before every try of every batch (retries included): false stops it. */
@@ -38,42 +46,57 @@ export interface RateBudget {
   readonly resetAt: number;
 }
 
+/** The API's rate-limit budget as its last answer told it. */
+export interface RateBudget {
+  readonly limit: number;
+  readonly remaining: number;
+  /** when the window resets, in ms since the epoch */
+  readonly resetAt: number;
+}
+
+export interface CallInfo {
+  readonly method: 'GET' | 'POST';
+  /** 0: no answer (connection failed, timed out, aborted) */
+  readonly status: number;
+  /** what the answer's rate-limit headers said, when they said it */
+  readonly rateLimit?: RateLimitInfo;
+}
+
+export interface CloudflareProvider extends DnsProvider {
+  /** The budget from the last answer that carried rate-limit headers; undefined before any. */
+  budget(): RateBudget | undefined;
+}
+
 export interface ProviderOptions {
   readonly apiToken: () => string;
   readonly baseUrl: string;
   readonly retry: RetryPolicy;
+  /** per HTTP call (each try), default 30 s */
   readonly timeoutMs?: number;
   readonly batchLimit?: number;
   readonly onRetry?: (err: EpictetusError, attempt: number, delayMs: number) => void;
-  /** Told the outcome of every HTTP call (status 0: no answer), to count them and to know the API answers. */
-  readonly onCall?: (call: { method: 'GET' | 'POST'; status: number }) => void;
+  /** Told the outcome of every HTTP call, to count them and to know the API answers. */
+  readonly onCall?: (call: CallInfo) => void;
+  /** the clock for `budget().resetAt` (default Date.now) */
+  readonly now?: () => number;
 }
 
-interface SdkRecord {
-  id: string; name: string; type: string; content?: string; ttl: number; proxied?: boolean; comment?: string | null;
-}
-
-function badAnswer(what: string, why: string): EpictetusError {
-  return new EpictetusError('EPI_CF_BAD_ANSWER', `Cloudflare ${what}: unexpected answer (${why})`, { retryable: true });
-}
-
-/** A record from an answer, or undefined when the entry lacks what a record must have. */
-function toRecord(r: unknown): DnsRecord | undefined {
-  const o = (typeof r === 'object' && r !== null ? r : {}) as Partial<Record<keyof SdkRecord, unknown>>;
-  if (typeof o.id !== 'string' || typeof o.name !== 'string' || typeof o.type !== 'string') return undefined;
+function toRecord(r: ApiRecord): DnsRecord {
   return {
-    id: o.id, name: o.name.toLowerCase(), type: o.type, content: typeof o.content === 'string' ? o.content : '',
-    ttl: typeof o.ttl === 'number' ? o.ttl : 1, proxied: o.proxied === true, comment: typeof o.comment === 'string' ? o.comment : null,
+    id: r.id, name: r.name.toLowerCase(), type: r.type, content: r.content ?? '',
+    ttl: r.ttl ?? 1, proxied: r.proxied === true, comment: r.comment ?? null,
   };
 }
 
-function records(list: unknown, what: string): DnsRecord[] {
-  if (!Array.isArray(list)) throw badAnswer(what, 'no list of records');
-  return list.map(toRecord).filter((r): r is DnsRecord => r !== undefined);
+/** The call's `result`, checked against its schema. */
+function resultOf<T extends z.ZodType>(env: Envelope, schema: T, what: string): z.infer<T> {
+  const parsed = schema.safeParse(env.result);
+  if (!parsed.success) throw badAnswer(what, describeIssues(parsed.error));
+  return parsed.data;
 }
 
 interface Post { name: string; type: 'A' | 'AAAA'; content: string; ttl: number; proxied: boolean; comment: string }
-interface BatchBody { posts: Post[]; patches: Array<Post & { id: string }>; deletes: Array<{ id: string }> }
+export interface BatchBody { posts: Post[]; patches: Array<Post & { id: string }>; deletes: Array<{ id: string }> }
 
 /** Creates first, deletions last, so a failure between chunks never leaves fewer records. */
 export function batchChunks(changes: Changes, limit: number): BatchBody[] {
@@ -101,66 +124,78 @@ export function batchChunks(changes: Changes, limit: number): BatchBody[] {
   return chunks;
 }
 
-export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
-  let client: Cloudflare | undefined;
-  let clientToken = '';
-  const sdk = (): Cloudflare => {
-    const token = opts.apiToken();
-    if (client === undefined || token !== clientToken) {
-      client = new Cloudflare({
-        apiToken: token, baseURL: opts.baseUrl, maxRetries: 0, timeout: opts.timeoutMs ?? 30_000, logLevel: 'off',
-      });
-      clientToken = token;
+/** Every page of a listing: stops on the last page, an empty page, or a broken one. */
+async function allPages<T extends { id: string }>(
+  fetchPage: (page: number) => Promise<{ items: T[]; totalPages: number | undefined }>,
+  perPage: number,
+  what: string,
+): Promise<T[]> {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  for (let page = 1; ; page++) {
+    if (page > MAX_PAGES) throw badAnswer(what, `more than ${MAX_PAGES} pages`);
+    const { items, totalPages } = await fetchPage(page);
+    for (const item of items) {
+      // A server that ignores `page` would otherwise be read 1,000 times over.
+      if (seen.has(item.id)) throw badAnswer(what, `page ${page} repeats ${item.id}`);
+      seen.add(item.id);
+      out.push(item);
     }
-    return client;
-  };
-  const call = <T>(what: string, fn: (c: Cloudflare) => Promise<T>, signal?: AbortSignal): Promise<T> =>
-    withRetry(async () => {
-      const method = what === 'batch' ? 'POST' : 'GET';
-      try {
-        const out = await fn(sdk());
-        opts.onCall?.({ method, status: 200 });
-        return out;
-      } catch (err) {
-        const mapped = mapCloudflareError(err, what);
-        if (mapped.code !== 'EPI_NOT_LEADER') opts.onCall?.({ method, status: mapped.status ?? 0 }); // nothing was sent
-        throw mapped;
-      }
-    }, opts.retry, { ...(signal ? { signal } : {}), ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
+    const last = totalPages !== undefined ? page >= totalPages : items.length < perPage;
+    if (last || items.length === 0) return out;
+  }
+}
 
-  const opt = (signal?: AbortSignal) => (signal ? { signal } : {});
+export function createCloudflareProvider(opts: ProviderOptions): CloudflareProvider {
+  const now = opts.now ?? Date.now;
+  const http: HttpConfig = { baseUrl: opts.baseUrl, apiToken: opts.apiToken, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, now };
+  let budget: RateBudget | undefined;
+
+  const once = (req: Request, signal?: AbortSignal): Promise<Envelope> =>
+    send(http, req, (status, rateLimit) => {
+      if (rateLimit) budget = { limit: rateLimit.limit, remaining: rateLimit.remaining, resetAt: now() + rateLimit.resetSeconds * 1000 };
+      opts.onCall?.({ method: req.method, status, ...(rateLimit ? { rateLimit } : {}) });
+    }, signal);
+
+  /** `fn` with retries (429 after Retry-After, 5xx, timeouts, connection errors); an abort while waiting is EPI_ABORTED. */
+  const retried = async <T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+    try {
+      return await withRetry(fn, opts.retry, { ...(signal ? { signal } : {}), ...(opts.onRetry ? { onRetry: opts.onRetry } : {}) });
+    } catch (err) {
+      if (err instanceof EpictetusError) throw err;
+      if (signal?.aborted) throw new EpictetusError('EPI_ABORTED', `Cloudflare ${what}: aborted`);
+      throw err;
+    }
+  };
+  const get = (req: Omit<Request, 'method'>, signal?: AbortSignal): Promise<Envelope> =>
+    retried(req.what, () => once({ ...req, method: 'GET' }, signal), signal);
+
+  const listAllZones = (signal?: AbortSignal): Promise<Zone[]> =>
+    allPages(async (page) => {
+      const what = `list zones (page ${page})`;
+      const env = await get({ path: '/zones', query: { per_page: ZONE_PAGE_SIZE, page }, what }, signal);
+      return { items: resultOf(env, zoneList, what).map(toZone), totalPages: env.result_info?.total_pages };
+    }, ZONE_PAGE_SIZE, 'list zones');
+
   return {
+    budget: () => budget,
+
     async listZones(ids, signal) {
-      if (ids.length > 0) {
-        return Promise.all(ids.map(async (id) => {
-          const z = await call(`get zone ${id}`, (c) => c.zones.get({ zone_id: id }, opt(signal)), signal);
-          return { id: z.id, name: z.name.toLowerCase() };
-        }));
-      }
-      const zones: Zone[] = [];
-      for (let page = 1; ; page++) {
-        if (page > MAX_PAGES) throw badAnswer('list zones', `more than ${MAX_PAGES} pages`);
-        const res = await call(`list zones (page ${page})`, (c) => c.zones.list({ per_page: 50, page }, opt(signal)), signal);
-        if (!Array.isArray(res.result)) throw badAnswer('list zones', 'no list of zones');
-        zones.push(...res.result.filter((z) => typeof z?.id === 'string' && typeof z?.name === 'string').map((z) => ({ id: z.id, name: z.name.toLowerCase() })));
-        const totalPages = (res.result_info as { total_pages?: number } | undefined)?.total_pages;
-        if (res.result.length === 0 || (totalPages !== undefined ? page >= totalPages : res.result.length < 50)) return zones;
-      }
+      if (ids.length === 0) return listAllZones(signal);
+      return Promise.all(ids.map(async (id) => {
+        const what = `get zone ${id}`;
+        return toZone(resultOf(await get({ path: `/zones/${encodeURIComponent(id)}`, what }, signal), zone, what));
+      }));
     },
 
     async listRecords(zoneId, signal) {
-      const out: DnsRecord[] = [];
-      for (let page = 1; ; page++) {
-        if (page > MAX_PAGES) throw badAnswer('list records', `more than ${MAX_PAGES} pages`);
-        const res = await call(`list records (page ${page})`, (c) =>
-          c.dns.records.list({ zone_id: zoneId, per_page: LIST_PAGE_SIZE, page }, signal ? { signal } : {}), signal);
-        const items = res.result as unknown;
-        const got = records(items, 'list records');
-        out.push(...got);
-        const totalPages = (res.result_info as { total_pages?: number } | undefined)?.total_pages;
-        const done = typeof totalPages === 'number' ? page >= totalPages : got.length < LIST_PAGE_SIZE;
-        if (done || got.length === 0) return out;
-      }
+      const path = `/zones/${encodeURIComponent(zoneId)}/dns_records`;
+      const records = await allPages(async (page) => {
+        const what = `list records (page ${page})`;
+        const env = await get({ path, query: { per_page: LIST_PAGE_SIZE, page }, what }, signal);
+        return { items: resultOf(env, recordList, what), totalPages: env.result_info?.total_pages };
+      }, LIST_PAGE_SIZE, 'list records');
+      return records.map(toRecord);
     },
 
     async apply(zoneId, changes, mayWrite, signal) {
@@ -168,28 +203,54 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider {
       const updated: DnsRecord[] = [];
       const deletedIds: string[] = [];
       const chunks = batchChunks(changes, opts.batchLimit ?? BATCH_LIMIT);
+      const path = `/zones/${encodeURIComponent(zoneId)}/dns_records/batch`;
       for (const body of chunks) {
-        const res = await call('batch', (c) => {
+        const result = await retried('batch', async () => {
           // A replica that lost the leadership while waiting to retry must not send the stale batch.
           if (mayWrite && !mayWrite()) throw new EpictetusError('EPI_NOT_LEADER', 'not the leader any more: batch not sent');
-          return c.dns.records.batch({ zone_id: zoneId, ...body }, signal ? { signal } : {});
+          try {
+            return resultOf(await once({ method: 'POST', path, body, what: 'batch' }, signal), batchResult, 'batch');
+          } catch (err) {
+            throw appliedMaybe(err);
+          }
         }, signal);
-        if (typeof res !== 'object' || res === null) throw badAnswer('batch', 'no result');
-        created.push(...records(res.posts ?? [], 'batch'));
-        updated.push(...records(res.patches ?? [], 'batch'));
+        created.push(...(result.posts ?? []).map(toRecord));
+        updated.push(...(result.patches ?? []).map(toRecord));
         deletedIds.push(...body.deletes.map((d) => d.id));
       }
       return { created, updated, deletedIds, calls: chunks.length };
     },
 
     async verifyToken(signal) {
+      const what = 'verify token';
+      let token: z.infer<typeof tokenStatus>;
       try {
-        await call('verify token', (c) => c.user.tokens.verify(opt(signal)), signal);
+        token = resultOf(await get({ path: '/user/tokens/verify', what }, signal), tokenStatus, what);
       } catch (err) {
         // Account-owned tokens are not known to /user/tokens/verify: a token that can list zones is good.
         if (!(err instanceof EpictetusError) || err.code !== 'EPI_CF_AUTH') throw err;
-        await call('list zones (token check)', (c) => c.zones.list({ per_page: 5 }, opt(signal)), signal).catch(() => { throw err; });
+        await get({ path: '/zones', query: { per_page: 5 }, what: 'list zones (token check)' }, signal).catch(() => { throw err; });
+        return;
       }
+      // A token the endpoint knows but that is disabled or expired is refused, with no fallback.
+      if (token.status !== 'active') throw new EpictetusError('EPI_CF_AUTH', `Cloudflare ${what}: the token is ${token.status.slice(0, 40)}`);
     },
+  };
+}
+
+/**
+ * A batch answered 2xx with a broken body may have been applied: it is not retried blindly
+ * (retryable: false), so that the caller re-lists the zone before it plans again.
+ */
+function appliedMaybe(err: unknown): unknown {
+  if (!(err instanceof EpictetusError) || err.code !== 'EPI_CF_BAD_ANSWER') return err;
+  return new EpictetusError(err.code, err.message, { retryable: false, apiCodes: err.apiCodes, ...(err.status === undefined ? {} : { status: err.status }) });
+}
+
+function toZone(z: { id: string; name: string; status?: string | undefined; account?: { id: string } | null | undefined }): Zone {
+  return {
+    id: z.id, name: z.name.toLowerCase(),
+    ...(z.status === undefined ? {} : { status: z.status }),
+    ...(z.account ? { account: z.account.id } : {}),
   };
 }

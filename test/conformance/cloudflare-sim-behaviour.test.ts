@@ -331,3 +331,102 @@ describe('logs', () => {
     expect(sim.requests).toHaveLength(3);
   });
 });
+
+describe('CNAME conflicts', () => {
+  const batch = (body: unknown) => call(sim, 'POST', `${records}/batch`, { body });
+
+  it('refuses a CNAME beside A/AAAA/CNAME (81053) and A/AAAA beside a CNAME (81054), on create and update', async () => {
+    sim.addRecord(zoneId, { name: 'alias', type: 'CNAME', content: 'target.example.net' });
+    const a = sim.addRecord(zoneId, { name: 'host', type: 'A', content: '192.0.2.1' });
+    sim.addRecord(zoneId, { name: 'txt', type: 'TXT', content: 'hello' });
+    const post = (body: Record<string, unknown>) => call(sim, 'POST', records, { body: { ttl: 1, ...body } });
+    await expectError(post({ type: 'AAAA', name: 'alias', content: '2001:db8::1' }), 400, 81054);
+    await expectError(post({ type: 'CNAME', name: 'host', content: 'target.example.net' }), 400, 81053);
+    await expectError(post({ type: 'CNAME', name: 'alias', content: 'other.example.net' }), 400, 81053);
+    await expectError(call(sim, 'PATCH', `${records}/${a.id}`, { body: { name: 'alias' } }), 400, 81054);
+    // A CNAME may sit beside a TXT record, and a record never conflicts with itself.
+    expect((await post({ type: 'CNAME', name: 'txt', content: 'target.example.net' })).status).toBe(200);
+    expect((await call(sim, 'PATCH', `${records}/${a.id}`, { body: { content: '192.0.2.9' } })).status).toBe(200);
+  });
+
+  it('refuses the whole batch with the first failing operation’s error, and runs deletes first', async () => {
+    const alias = sim.addRecord(zoneId, { name: 'alias', type: 'CNAME', content: 'target.example.net' });
+    const before = sim.records(zoneId);
+    const good = { type: 'A', name: 'app', content: '192.0.2.1', ttl: 1 };
+    const bad = { type: 'A', name: 'alias', content: '192.0.2.2', ttl: 1 };
+    const refused = await batch({ posts: [good, bad] });
+    expect(refused.status).toBe(400);
+    expect(errorsOf(refused.json)).toEqual([
+      {
+        code: 81054,
+        message:
+          'A CNAME record with that host already exists. For more details, refer to <https://developers.cloudflare.com/dns/manage-dns-records/troubleshooting/records-with-same-name/>.',
+      },
+    ]);
+    expect(sim.records(zoneId)).toEqual(before);
+    // Bisecting: the sub-batch without the refused operation goes through.
+    expect((await batch({ posts: [good] })).status).toBe(200);
+    // Replacing the CNAME with an A record in one batch works: the delete runs before the post.
+    expect((await batch({ deletes: [{ id: alias.id }], posts: [bad] })).status).toBe(200);
+    expect(sim.records(zoneId).map((r) => `${r.type} ${r.name}`).sort()).toEqual(['A alias.example.com', 'A app.example.com']);
+  });
+});
+
+describe('zones', () => {
+  const zoneIds = async (query: string): Promise<string[]> => {
+    const res = await call(sim, 'GET', `/zones?${query}`);
+    expect(res.status).toBe(200);
+    return (res.json as { result: Array<{ id: string }> }).result.map((z) => z.id);
+  };
+
+  it('filter by status, account id and account name; statuses change at run time', async () => {
+    const other = 'd'.repeat(32);
+    const copy = sim.addZone({ name: ZONE, account: other, status: 'initializing' });
+    expect(await zoneIds('status=initializing')).toEqual([copy.id]);
+    expect(await zoneIds('status=active')).toEqual([zoneId]);
+    expect(await zoneIds('status=nonsense')).toEqual([]);
+    expect(await zoneIds(`account.id=${other}`)).toEqual([copy.id]);
+    expect(await zoneIds(`account.name=contains:${other.slice(0, 8)}`)).toEqual([copy.id]);
+    sim.setZoneStatus(copy.id, 'pending');
+    expect(await zoneIds('status=pending')).toEqual([copy.id]);
+    expect(() => sim.setZoneStatus(copy.id, 'gone' as never)).toThrow(/unknown zone status/);
+    expect(() => sim.addZone({ name: ZONE, account: other })).toThrow(/already has a zone example.com/);
+  });
+
+  it('start with the status, account and permission given', async () => {
+    const other = await startSim({
+      zones: [
+        { name: 'a.example', status: 'pending', account: 'e'.repeat(32) },
+        { name: 'b.example', permission: 'hidden' },
+      ],
+    });
+    try {
+      expect(other.zones().map((z) => [z.name, z.status, z.account.id === 'e'.repeat(32), z.permission])).toEqual([
+        ['a.example', 'pending', true, 'edit'],
+        ['b.example', 'active', false, 'hidden'],
+      ]);
+      const res = await call(other, 'GET', '/zones');
+      expect((res.json as { result: Array<{ name: string; status: string }> }).result).toMatchObject([{ name: 'a.example', status: 'pending' }]);
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('rate-limit headers', () => {
+  it('come with every authenticated answer, errors included, and match the limiter', async () => {
+    const limited = await startSim({ rateLimit: { requests: 5, windowMs: 60_000, blockMs: 10_000 } });
+    try {
+      const path = `/zones/${limited.zone(ZONE).id}/dns_records`;
+      const remaining = async (p: string, auth?: string): Promise<[number, string | null, string | null]> => {
+        const res = await call(limited, 'GET', p, auth === undefined ? {} : { auth });
+        return [res.status, /r=(\d+)/.exec(res.headers.get('ratelimit') ?? '')?.[1] ?? null, res.headers.get('ratelimit-policy')];
+      };
+      expect(await remaining(path)).toEqual([200, '4', '"default";q=5;w=60']);
+      expect(await remaining(`${path}/${'a'.repeat(32)}`)).toEqual([404, '3', '"default";q=5;w=60']);
+      expect(await remaining('/zones', 'Bearer wrong')).toEqual([401, null, null]);
+    } finally {
+      await limited.stop();
+    }
+  });
+});

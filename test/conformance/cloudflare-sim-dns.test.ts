@@ -63,6 +63,19 @@ describe('DNS server seen by dig', () => {
     expect(res.status).toBe(200);
     expect(lines(await dig('fresh.example.com', 'A', '+short'))).toEqual(['203.0.113.9']);
   });
+  it('answers only from active zones: a pending copy in another account changes nothing, a moved zone stops answering', async () => {
+    const copy = sim.addZone({ name: 'example.net', account: 'f'.repeat(32), status: 'pending' });
+    sim.addRecord(copy.id, { name: '@', type: 'A', content: '203.0.113.50' });
+    expect(lines(await dig('example.net', 'A', '+short'))).toEqual(['198.51.100.1']);
+    const original = sim.zone('example.net').id;
+    sim.setZoneStatus(original, 'moved');
+    sim.setZoneStatus(copy.id, 'pending');
+    expect(await dig('example.net', 'A')).toContain('status: REFUSED');
+    sim.setZoneStatus(copy.id, 'active');
+    expect(lines(await dig('example.net', 'A', '+short'))).toEqual(['203.0.113.50']);
+    sim.setZoneStatus(original, 'active');
+    sim.setZoneStatus(copy.id, 'moved');
+  });
 });
 
 describe('DNS server seen by node:dns', () => {

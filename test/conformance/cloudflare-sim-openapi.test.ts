@@ -180,6 +180,42 @@ describe('responses conform to the OpenAPI description', () => {
     }
   });
 
+  it('zones of every status, account and permission', async () => {
+    const copy = sim.addZone({ name: 'status.example', account: '9'.repeat(32), status: 'pending' });
+    sim.addZone({ name: 'status.example', status: 'moved', permission: 'read' });
+    sim.addZone({ name: 'status.example', account: '8'.repeat(32), status: 'initializing', permission: 'none' });
+    const listed = await call(sim, 'GET', '/zones?name=status.example');
+    expect((listed.json as { result: unknown[] }).result).toHaveLength(3);
+    expectValid(responseSchema('dns', '/zones', 'get'), listed.json);
+    expectValid(responseSchema('dns', '/zones', 'get'), (await call(sim, 'GET', '/zones?status=pending')).json);
+    expect((await call(sim, 'GET', `/zones/${copy.id}`)).status).toBe(200);
+  });
+
+  it('refusals for token rights and CNAME conflicts follow the failure envelope', async () => {
+    const base = `/zones/${zoneId}/dns_records`;
+    const cname = sim.addRecord(zoneId, { name: 'conflict', type: 'CNAME', content: 'target.example.net' });
+    const conflict = await call(sim, 'POST', `${base}/batch`, { body: { posts: [{ type: 'A', name: 'conflict', content: '192.0.2.1', ttl: 1 }] } });
+    expect(conflict.status).toBe(400);
+    expectValid(failureSchema('batch', `${RECORDS}/batch`, 'post'), conflict.json);
+    sim.deleteRecord(zoneId, cname.id);
+
+    sim.setZonePermission(zoneId, 'none');
+    try {
+      const forbidden = await call(sim, 'GET', base);
+      expect(forbidden.status).toBe(403);
+      expectValid(failureSchema('dns', RECORDS, 'get'), forbidden.json);
+      sim.setZonePermission(zoneId, 'hidden');
+      const hidden = await call(sim, 'GET', `/zones?name=${ZONE}`);
+      expectValid(responseSchema('dns', '/zones', 'get'), hidden.json);
+      expect((hidden.json as { result: unknown[] }).result).toEqual([]);
+      const unauthorized = await call(sim, 'GET', base);
+      expect(unauthorized.status).toBe(403);
+      expectValid(failureSchema('dns', RECORDS, 'get'), unauthorized.json);
+    } finally {
+      sim.setZonePermission(zoneId, 'edit');
+    }
+  });
+
   it('documents that the composed 4XX schemas of DNS records and token verify accept no body at all', async () => {
     const body = (await call(sim, 'GET', `/zones/${'0'.repeat(32)}/dns_records`)).json;
     for (const [path, method] of [

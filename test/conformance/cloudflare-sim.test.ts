@@ -222,3 +222,102 @@ describe('official SDK: DNS records', () => {
     expect(sim.requests.map((r) => r.status)).toEqual([503, 502, 0, 200]);
   });
 });
+
+describe('official SDK: zone trouble', () => {
+  it('lists zones of every status, filters by status, and sees the same name in two accounts', async () => {
+    const other = 'c'.repeat(32);
+    const copy = sim.addZone({ name: ZONE, account: other, status: 'pending' });
+    const both = await client.zones.list({ name: ZONE });
+    expect(both.result.map((z) => [z.id, z.status, z.account.id]).sort()).toEqual(
+      [
+        [zoneId, 'active', sim.defaultAccount.id],
+        [copy.id, 'pending', other],
+      ].sort(),
+    );
+    expect((await client.zones.list({ status: 'pending' })).result.map((z) => z.id)).toEqual([copy.id]);
+    expect((await client.zones.list({ account: { id: other } })).result.map((z) => z.id)).toEqual([copy.id]);
+    expect(await client.zones.get({ zone_id: copy.id })).toMatchObject({ status: 'pending', activated_on: null });
+
+    // The second account wins the domain: the copy goes live, the original is moved.
+    sim.setZoneStatus(copy.id, 'active');
+    sim.setZoneStatus(zoneId, 'moved');
+    expect((await client.zones.list({ status: 'active' })).result.map((z) => z.id)).toEqual([copy.id]);
+    expect((await client.zones.list({ status: 'moved' })).result.map((z) => z.id)).toEqual([zoneId]);
+    expect(sim.zone(ZONE).id).toBe(copy.id);
+  });
+
+  it('answers 403 per zone as the token’s rights say: PermissionDeniedError with 10000 or 9109', async () => {
+    sim.addRecord(zoneId, { name: 'a', type: 'A', content: '192.0.2.1' });
+    const batch = () =>
+      client.dns.records.batch({ zone_id: zoneId, posts: [{ type: 'A', name: 'b', content: '192.0.2.2', ttl: 1 }] });
+
+    sim.setZonePermission(zoneId, 'read');
+    expect((await client.dns.records.list({ zone_id: zoneId })).result).toHaveLength(1);
+    const readOnly = await apiError(batch());
+    expect(readOnly).toBeInstanceOf(Cloudflare.PermissionDeniedError);
+    expect(codes(readOnly)).toEqual([10000]);
+    expect(readOnly.errors[0]).toEqual({ code: 10000, message: 'Authentication error' });
+
+    sim.setZonePermission(zoneId, 'none');
+    expect((await client.zones.list()).result.map((z) => z.id)).toEqual([zoneId]);
+    const noDns = await apiError(client.dns.records.list({ zone_id: zoneId }));
+    expect(noDns).toBeInstanceOf(Cloudflare.PermissionDeniedError);
+    expect(codes(noDns)).toEqual([10000]);
+
+    sim.setZonePermission(zoneId, 'hidden');
+    expect((await client.zones.list()).result).toEqual([]);
+    const hidden = await apiError(client.zones.get({ zone_id: zoneId }));
+    expect(hidden).toBeInstanceOf(Cloudflare.PermissionDeniedError);
+    expect(codes(hidden)).toEqual([9109]);
+
+    sim.setZonePermission(zoneId, 'edit');
+    await batch();
+    expect(sim.records(zoneId)).toHaveLength(2);
+  });
+
+  it('refuses a whole batch holding an A record next to a CNAME (81054); the rest alone succeeds', async () => {
+    sim.addRecord(zoneId, { name: 'alias', type: 'CNAME', content: 'target.example.net' });
+    const ok = { type: 'A' as const, name: 'app', content: '192.0.2.1', ttl: 1 };
+    const bad = { type: 'A' as const, name: 'alias', content: '192.0.2.2', ttl: 1 };
+    const refused = await apiError(client.dns.records.batch({ zone_id: zoneId, posts: [ok, bad] }));
+    expect(refused).toBeInstanceOf(Cloudflare.BadRequestError);
+    expect(codes(refused)).toEqual([81054]);
+    expect(sim.records(zoneId)).toHaveLength(1);
+
+    await client.dns.records.batch({ zone_id: zoneId, posts: [ok] });
+    expect(sim.records(zoneId).map((r) => `${r.type} ${r.name}`).sort()).toEqual(['A app.example.com', 'CNAME alias.example.com']);
+
+    // And the other way round: a CNAME where an A record lives (81053).
+    const cname = await apiError(
+      client.dns.records.create({ zone_id: zoneId, type: 'CNAME', name: 'app', content: 'target.example.net', ttl: 1 }),
+    );
+    expect(codes(cname)).toEqual([81053]);
+  });
+
+  it('sends Ratelimit and Ratelimit-Policy headers that count down with the limiter', async () => {
+    const limited = await startSim({ rateLimit: { requests: 3, windowMs: 300_000, blockMs: 300_000 } });
+    try {
+      const c = sdk(limited);
+      const seen: Array<[string | null, string | null]> = [];
+      for (let i = 0; i < 3; i++) {
+        const { response } = await c.zones.list().withResponse();
+        seen.push([response.headers.get('ratelimit'), response.headers.get('ratelimit-policy')]);
+      }
+      // t: seconds until the oldest counted call leaves the 300 s window.
+      const parts = seen.map(([limit, policy]) => [/^"default";r=(\d+);t=(\d+)$/.exec(limit ?? '')?.slice(1).map(Number), policy]);
+      expect(parts.map(([rt, policy]) => [rt?.[0], policy])).toEqual([
+        [2, '"default";q=3;w=300'],
+        [1, '"default";q=3;w=300'],
+        [0, '"default";q=3;w=300'],
+      ]);
+      for (const [rt] of parts) expect((rt as number[])[1]).toBeGreaterThan(0);
+      for (const [rt] of parts) expect((rt as number[])[1]).toBeLessThanOrEqual(300);
+      const refused = await apiError(c.zones.list());
+      expect(refused).toBeInstanceOf(Cloudflare.RateLimitError);
+      expect(refused.headers?.get('ratelimit')).toBe('"default";r=0;t=300');
+      expect(refused.headers?.get('retry-after')).toBe('300');
+    } finally {
+      await limited.stop();
+    }
+  });
+});

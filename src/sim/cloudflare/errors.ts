@@ -82,3 +82,30 @@ export const invalidBatch = (message: string): CfError => new CfError(400, [{ co
  */
 export const dnsValidation = (code: number, message: string): CfError =>
   new CfError(400, [{ code: 1004, message: 'DNS Validation Error', error_chain: [{ code, message }] }]);
+
+/**
+ * observed: 403 10000 "Authentication error" when the token lacks the permission an operation needs
+ * (e.g. DNS records of a zone the token may not read, a write with DNS:Read only)
+ */
+export const authenticationError = (): CfError => new CfError(403, [{ code: 10000, message: 'Authentication error' }]);
+
+/**
+ * observed message (octodns/octodns-cloudflare#60, tokens without access to a zone); the code 9109 is
+ * from memory of real answers: 403 for a zone that is not among the token's resources
+ */
+export const unauthorizedResource = (): CfError =>
+  new CfError(403, [{ code: 9109, message: 'Unauthorized to access requested resource' }]);
+
+/** observed (terraform-provider-cloudflare#1247, a CNAME where an A record exists): 400 81053 */
+export const hostAlreadyExists = (): CfError =>
+  new CfError(400, [{ code: 81053, message: 'An A, AAAA, or CNAME record with that host already exists.' }]);
+
+/** observed (favonia/cloudflare-ddns#990, 2024-11, an A record where a CNAME exists): 400 81054 */
+export const cnameAlreadyExists = (): CfError =>
+  new CfError(400, [
+    {
+      code: 81054,
+      message:
+        'A CNAME record with that host already exists. For more details, refer to <https://developers.cloudflare.com/dns/manage-dns-records/troubleshooting/records-with-same-name/>.',
+    },
+  ]);

@@ -14,7 +14,12 @@ import type {
   FailNextOptions,
   RecordInput,
   RequestLogEntry,
+  SimZone,
+  ZoneOptions,
+  ZonePermission,
+  ZoneStatus,
 } from './types.js';
+import type { ZoneInfo } from './zone-state.js';
 
 export type {
   BatchOpCounts,
@@ -26,6 +31,10 @@ export type {
   RateLimitOptions,
   RecordInput,
   RequestLogEntry,
+  SimZone,
+  ZoneOptions,
+  ZonePermission,
+  ZoneStatus,
 } from './types.js';
 
 const DEFAULTS = {
@@ -70,17 +79,19 @@ export class CloudflareSim {
 
   static async start(opts: CloudflareSimOptions): Promise<CloudflareSim> {
     const host = opts.host ?? DEFAULTS.host;
-    const store = new Store(opts.zones ?? [], {
-      limits: { commentMaxLength: opts.commentMaxLength ?? DEFAULTS.commentMaxLength },
-      maxRecordsPerZone: opts.maxRecordsPerZone ?? DEFAULTS.maxRecordsPerZone,
-    });
+    const store = new Store(
+      opts.zones ?? [],
+      {
+        limits: { commentMaxLength: opts.commentMaxLength ?? DEFAULTS.commentMaxLength },
+        maxRecordsPerZone: opts.maxRecordsPerZone ?? DEFAULTS.maxRecordsPerZone,
+      },
+      { id: newId(), name: 'Simulated account' },
+    );
     const faults = new Faults();
     const limiter = new RateLimiter(opts.rateLimit ?? DEFAULTS.rateLimit);
-    const accountId = newId();
     const api = new Api(store, limiter, {
       token: opts.token,
       tokenId: newId(),
-      account: { id: accountId, name: 'Simulated account' },
       batchLimit: opts.batchLimit ?? DEFAULTS.batchLimit,
     });
     const requests: RequestLogEntry[] = [];
@@ -99,10 +110,43 @@ export class CloudflareSim {
     return new CloudflareSim(store, faults, limiter, http, dns, requests, `http://${host}:${port}/client/v4`);
   }
 
-  zone(name: string): { id: string; name: string } {
+  /** The zone with this name (the active one when several accounts hold the name). */
+  zone(name: string): SimZone {
     const zone = this.store.zoneByName(name);
     if (!zone) throw new Error(`the simulator has no zone ${name}`);
-    return { id: zone.zone.id, name: zone.zone.name };
+    return simZone(zone.zone);
+  }
+
+  /** Every zone, or every zone with this name (one per account that holds it). */
+  zones(name?: string): SimZone[] {
+    const wanted = name?.toLowerCase().replace(/\.$/, '');
+    return this.store.zoneInfos().filter((z) => wanted === undefined || z.name === wanted).map(simZone);
+  }
+
+  /** The account zones go to unless told otherwise. */
+  get defaultAccount(): { id: string; name: string } {
+    return { ...this.store.defaultAccount };
+  }
+
+  /**
+   * Adds a zone while running, as someone adding the domain in a dashboard would: give another
+   * `account` and `status: 'pending'` for the copy a second account makes of a live zone.
+   */
+  addZone(zone: ZoneOptions): SimZone {
+    return simZone(this.store.addZone(zone));
+  }
+
+  /** Changes a zone's status (`pending` → `active`, `active` → `moved`, ...); GET /zones?status= follows. */
+  setZoneStatus(zoneId: string, status: ZoneStatus): void {
+    this.store.setStatus(zoneId, status);
+  }
+
+  /** What the token may do in this zone from now on (see ZonePermission). */
+  setZonePermission(zoneId: string, permission: ZonePermission): void {
+    const state = this.store.zone(zoneId);
+    if (!state) throw new Error(`unknown zone ${zoneId}`);
+    if (!['hidden', 'none', 'read', 'edit'].includes(permission)) throw new Error(`unknown zone permission ${permission}`);
+    state.zone.permission = permission;
   }
 
   /** A copy of the records of one zone, or of every zone. */
@@ -155,3 +199,11 @@ export class CloudflareSim {
     ]);
   }
 }
+
+const simZone = (z: ZoneInfo): SimZone => ({
+  id: z.id,
+  name: z.name,
+  status: z.status,
+  account: { ...z.account },
+  permission: z.permission,
+});

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { identicalRecord, recordNotFound, recordQuotaExceeded } from './errors.js';
+import { cnameAlreadyExists, hostAlreadyExists, identicalRecord, recordNotFound, recordQuotaExceeded } from './errors.js';
 import type { CommitKind, DnsRecordView } from './types.js';
 import { isProxiable, resolveFields, type RecordFields, type ValidationLimits } from './validate.js';
 import type { ZoneState } from './zone-state.js';
@@ -63,6 +63,16 @@ function assertNotIdentical(state: ZoneState, f: RecordFields, ownId?: string): 
   if (other !== undefined && other !== ownId) throw identicalRecord();
 }
 
+/**
+ * A CNAME may not share its name with an A, AAAA or CNAME record (81053), nor an A or AAAA record
+ * with a CNAME (81054); `own` is the record being updated, which does not conflict with itself.
+ */
+function assertNoCnameConflict(state: ZoneState, f: RecordFields, own?: DnsRecordView): void {
+  const others = (type: string): number => state.countAt(f.name, type) - (own && own.name === f.name && own.type === type ? 1 : 0);
+  if (f.type === 'CNAME' && others('A') + others('AAAA') + others('CNAME') > 0) throw hostAlreadyExists();
+  if ((f.type === 'A' || f.type === 'AAAA') && others('CNAME') > 0) throw cnameAlreadyExists();
+}
+
 /** The record with this id; 404 81044 when there is none. */
 export function existingRecord(state: ZoneState, id: string): DnsRecordView {
   const record = state.get(id);
@@ -73,6 +83,7 @@ export function existingRecord(state: ZoneState, id: string): DnsRecordView {
 export function createRecord(state: ZoneState, body: Record<string, unknown>, ctx: OpContext): Change {
   const fields = resolveFields(body, undefined, state.zone.name, ctx.limits);
   assertNotIdentical(state, fields);
+  assertNoCnameConflict(state, fields);
   if (state.size >= ctx.maxRecordsPerZone) throw recordQuotaExceeded();
   const record = toView(state, newId(), fields, ctx.now, ctx.now);
   state.set(record);
@@ -91,6 +102,7 @@ export function updateRecord(
   const base = mode === 'patch' ? fieldsOf(current) : undefined;
   const fields = resolveFields(body, base, state.zone.name, ctx.limits);
   assertNotIdentical(state, fields, id);
+  assertNoCnameConflict(state, fields, current);
   const record = toView(state, id, fields, current.created_on, ctx.now);
   state.set(record);
   return { kind: 'update', record };

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseBatch, runBatch } from './batch.js';
 import {
+  authenticationError,
   CfError,
   invalidToken,
   malformedAuthorization,
@@ -10,6 +11,7 @@ import {
   noRoute,
   noRouteForIdentifier,
   rateLimited,
+  unauthorizedResource,
 } from './errors.js';
 import type { Answer } from './faults.js';
 import { copyRecord, createRecord, deleteRecord, existingRecord, updateRecord } from './operations.js';
@@ -17,7 +19,7 @@ import { listRecords, type ResultInfo } from './query.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { Store } from './store.js';
 import type { BatchOpCounts } from './types.js';
-import { listZones, zoneView, type Account } from './zones.js';
+import { listZones, zoneView } from './zones.js';
 
 export interface ApiRequest {
   method: string;
@@ -34,7 +36,6 @@ export interface ApiAnswer extends Answer {
 export interface ApiConfig {
   token: string;
   tokenId: string;
-  account: Account;
   batchLimit: number;
 }
 
@@ -91,19 +92,21 @@ export class Api {
 
   handle(req: ApiRequest): ApiAnswer {
     const meta: { ops?: BatchOpCounts } = {};
+    let limitHeaders: Record<string, string> = {};
     try {
       this.authenticate(req.headers);
-      const wait = this.limiter.take(this.config.token, Date.now());
-      if (wait !== undefined) throw rateLimited(wait);
+      const state = this.limiter.take(this.config.token, Date.now());
+      if (state) limitHeaders = this.limiter.headers(state);
+      if (state?.refusedFor !== undefined) throw rateLimited(state.refusedFor);
       const ok = this.route(req, meta);
       return {
-        ...jsonAnswer(200, { success: true, errors: [], messages: ok.messages ?? [], ...ok }),
+        ...jsonAnswer(200, { success: true, errors: [], messages: ok.messages ?? [], ...ok }, limitHeaders),
         ...meta,
       };
     } catch (err) {
       const e = err instanceof CfError ? err : new CfError(500, [{ code: 10001, message: String(err) }]);
       return {
-        ...jsonAnswer(e.status, { success: false, errors: e.errors, messages: [], result: null }, e.headers),
+        ...jsonAnswer(e.status, { success: false, errors: e.errors, messages: [], result: null }, { ...limitHeaders, ...e.headers }),
         ...meta,
       };
     }
@@ -132,19 +135,25 @@ export class Api {
     }
     if (segs[0] !== 'zones' || segs.length > 4) throw noRoute();
     if (segs.length === 1) {
-      return byMethod(method, { GET: () => listZones(this.store.zoneInfos(), query, this.config.account) });
+      return byMethod(method, { GET: () => listZones(this.store.zoneInfos(), query) });
     }
 
     const zone = this.store.zone(segs[1] ?? '');
     if (!zone) throw noRouteForIdentifier(path);
-    if (segs.length === 2) return byMethod(method, { GET: () => ({ result: zoneView(zone.zone, this.config.account) }) });
+    if (zone.zone.permission === 'hidden') throw unauthorizedResource();
+    if (segs.length === 2) return byMethod(method, { GET: () => ({ result: zoneView(zone.zone) }) });
     if (segs[2] !== 'dns_records') throw noRoute();
+    if (zone.zone.permission === 'none') throw authenticationError();
     const zoneId = zone.zone.id;
+    const write = <T>(fn: () => T): T => {
+      if (zone.zone.permission !== 'edit') throw authenticationError();
+      return fn();
+    };
 
     if (segs.length === 3) {
       return byMethod(method, {
         GET: () => listRecords(zone.all(), query),
-        POST: () => ({ result: this.store.apply(zoneId, (d, ctx) => createRecord(d, parseObject(req.body), ctx)) }),
+        POST: () => write(() => ({ result: this.store.apply(zoneId, (d, ctx) => createRecord(d, parseObject(req.body), ctx)) })),
       });
     }
     if (segs[3] === 'batch') {
@@ -152,8 +161,10 @@ export class Api {
         POST: () => {
           const body = parseObject(req.body);
           meta.ops = countOps(body);
-          const batch = parseBatch(body, this.config.batchLimit);
-          return { result: this.store.transact(zoneId, (d, ctx) => runBatch(d, batch, ctx)) };
+          return write(() => {
+            const batch = parseBatch(body, this.config.batchLimit);
+            return { result: this.store.transact(zoneId, (d, ctx) => runBatch(d, batch, ctx)) };
+          });
         },
       });
     }
@@ -162,9 +173,9 @@ export class Api {
     if (!RECORD_ID.test(id)) throw noRouteForIdentifier(path);
     return byMethod(method, {
       GET: () => ({ result: copyRecord(existingRecord(zone, id)) }),
-      PATCH: () => ({ result: this.store.apply(zoneId, (d, ctx) => updateRecord(d, id, parseObject(req.body), ctx, 'patch')) }),
-      PUT: () => ({ result: this.store.apply(zoneId, (d, ctx) => updateRecord(d, id, parseObject(req.body), ctx, 'put')) }),
-      DELETE: () => ({ result: { id: this.store.apply(zoneId, (d) => deleteRecord(d, id)).id } }),
+      PATCH: () => write(() => ({ result: this.store.apply(zoneId, (d, ctx) => updateRecord(d, id, parseObject(req.body), ctx, 'patch')) })),
+      PUT: () => write(() => ({ result: this.store.apply(zoneId, (d, ctx) => updateRecord(d, id, parseObject(req.body), ctx, 'put')) })),
+      DELETE: () => write(() => ({ result: { id: this.store.apply(zoneId, (d) => deleteRecord(d, id)).id } })),
     });
   }
 }

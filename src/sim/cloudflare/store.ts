@@ -1,28 +1,64 @@
 import { copyRecord, newId, type Change, type OpContext } from './operations.js';
-import type { Commit, DnsRecordView } from './types.js';
+import type { Commit, DnsRecordView, ZoneOptions, ZoneStatus } from './types.js';
 import type { ValidationLimits } from './validate.js';
-import { ZoneState, type ZoneInfo } from './zone-state.js';
+import { ZoneState, type Account, type ZoneInfo } from './zone-state.js';
 
 export interface StoreLimits {
   limits: ValidationLimits;
   maxRecordsPerZone: number;
 }
 
+const ZONE_STATUSES: readonly ZoneStatus[] = ['initializing', 'pending', 'active', 'moved', 'deactivated'];
+const canonical = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+
 /** All zones and their records, with transactional writes and a commit log. */
 export class Store {
   readonly commits: Commit[] = [];
   private readonly zones = new Map<string, ZoneState>();
+  private readonly accounts = new Map<string, Account>();
   private readonly listeners = new Set<(c: Commit) => void>();
 
   constructor(
-    zones: Array<{ id?: string; name: string }>,
+    zones: ZoneOptions[],
     private readonly config: StoreLimits,
+    readonly defaultAccount: Account,
   ) {
-    const createdOn = new Date().toISOString();
-    for (const z of zones) {
-      const info: ZoneInfo = { id: z.id ?? newId(), name: z.name.toLowerCase().replace(/\.$/, ''), createdOn };
-      this.zones.set(info.id, new ZoneState(info));
+    this.accounts.set(defaultAccount.id, defaultAccount);
+    for (const z of zones) this.addZone(z);
+  }
+
+  /**
+   * Adds a zone, as someone adding a domain in the dashboard would. The same name may exist in
+   * several accounts (a second account's copy stays `pending`), never twice in one account.
+   */
+  addZone(opts: ZoneOptions): ZoneInfo {
+    const name = canonical(opts.name);
+    const id = opts.id ?? newId();
+    if (this.zones.has(id)) throw new Error(`the simulator already has a zone with id ${id}`);
+    const accountId = opts.account ?? this.defaultAccount.id;
+    let account = this.accounts.get(accountId);
+    if (!account) {
+      account = { id: accountId, name: `Simulated account ${accountId.slice(0, 8)}` };
+      this.accounts.set(accountId, account);
     }
+    if (this.zoneInfos().some((z) => z.name === name && z.account.id === accountId)) {
+      throw new Error(`account ${accountId} already has a zone ${name}`);
+    }
+    const status = opts.status ?? 'active';
+    assertStatus(status);
+    const createdOn = new Date().toISOString();
+    const info: ZoneInfo = {
+      id, name, createdOn, account, status, activatedOn: status === 'active' ? createdOn : null, permission: opts.permission ?? 'edit',
+    };
+    this.zones.set(id, new ZoneState(info));
+    return info;
+  }
+
+  setStatus(zoneId: string, status: ZoneStatus): void {
+    assertStatus(status);
+    const info = this.state(zoneId).zone;
+    if (status === 'active' && info.status !== 'active') info.activatedOn = new Date().toISOString();
+    info.status = status;
   }
 
   zoneInfos(): ZoneInfo[] {
@@ -33,15 +69,18 @@ export class Store {
     return this.zones.get(id);
   }
 
+  /** The zone with this name: the active one when several accounts hold it, else the first added. */
   zoneByName(name: string): ZoneState | undefined {
-    const wanted = name.toLowerCase().replace(/\.$/, '');
-    return [...this.zones.values()].find((s) => s.zone.name === wanted);
+    const wanted = canonical(name);
+    const all = [...this.zones.values()].filter((s) => s.zone.name === wanted);
+    return all.find((s) => s.zone.status === 'active') ?? all[0];
   }
 
-  /** The zone a host name belongs to: the longest zone name it equals or ends with. */
+  /** The active zone a host name belongs to: the longest zone name it equals or ends with. */
   zoneForHost(host: string): ZoneState | undefined {
     let best: ZoneState | undefined;
     for (const s of this.zones.values()) {
+      if (s.zone.status !== 'active') continue;
       const n = s.zone.name;
       if ((host === n || host.endsWith(`.${n}`)) && n.length > (best?.zone.name.length ?? -1)) best = s;
     }
@@ -110,3 +149,9 @@ export class Store {
 }
 
 const copyCommit = (c: Commit): Commit => ({ ...c, record: copyRecord(c.record) });
+
+function assertStatus(status: string): asserts status is ZoneStatus {
+  if (!(ZONE_STATUSES as readonly string[]).includes(status)) {
+    throw new Error(`unknown zone status ${status}: one of ${ZONE_STATUSES.join(', ')}`);
+  }
+}

@@ -1,17 +1,22 @@
 import { paginate, type Page } from './query.js';
+import type { ZonePermission } from './types.js';
 import type { ZoneInfo } from './zone-state.js';
 
-export interface Account {
-  id: string;
-  name: string;
-}
+/** The `permissions` a zone view lists for the token. */
+const PERMISSIONS: Record<ZonePermission, string[]> = {
+  hidden: [],
+  none: ['#zone:read'],
+  read: ['#dns_records:read', '#zone:read'],
+  edit: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
+};
 
 /** A zone as GET /zones answers it, with every field the OpenAPI description requires. */
-export function zoneView(z: ZoneInfo, account: Account): Record<string, unknown> {
+export function zoneView(z: ZoneInfo): Record<string, unknown> {
+  const account = { ...z.account };
   return {
     id: z.id,
     name: z.name,
-    status: 'active',
+    status: z.status,
     paused: false,
     type: 'full',
     development_mode: 0,
@@ -21,11 +26,11 @@ export function zoneView(z: ZoneInfo, account: Account): Record<string, unknown>
     original_dnshost: null,
     created_on: z.createdOn,
     modified_on: z.createdOn,
-    activated_on: z.createdOn,
+    activated_on: z.activatedOn,
     meta: { step: 2, custom_certificate_quota: 0, page_rule_quota: 3, phishing_detected: false },
     owner: { id: account.id, type: 'user', email: 'owner@example.invalid' },
     account,
-    permissions: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
+    permissions: PERMISSIONS[z.permission],
     plan: { id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', name: 'Free Website', price: 0, currency: 'USD', legacy_id: 'free' },
   };
 }
@@ -51,13 +56,27 @@ function nameMatcher(raw: string | null): (name: string) => boolean {
   return op ? (n) => op(n, raw.slice(sep + 1)) : (n) => equal(n, raw);
 }
 
-/** GET /zones: filters `name` and `status`, ordered by name, 5–50 per page (default 20). */
-export function listZones(zones: ZoneInfo[], q: URLSearchParams, account: Account): Page<Record<string, unknown>> {
+/**
+ * GET /zones: the zones among the token's resources (not `hidden` ones), whatever their status;
+ * filters `name`, `status`, `account.id` and `account.name`; ordered by name, then account
+ * (two accounts may hold the same name); 5–50 per page (default 20).
+ */
+export function listZones(zones: ZoneInfo[], q: URLSearchParams): Page<Record<string, unknown>> {
   const matchesName = nameMatcher(q.get('name'));
+  const matchesAccountName = nameMatcher(q.get('account.name'));
   const status = q.get('status');
+  const accountId = q.get('account.id');
+  const sign = q.get('direction') === 'desc' ? -1 : 1;
   const selected = zones
-    .filter((z) => matchesName(z.name) && (status === null || status === 'active'))
-    .sort((a, b) => a.name.localeCompare(b.name) * (q.get('direction') === 'desc' ? -1 : 1))
-    .map((z) => zoneView(z, account));
+    .filter(
+      (z) =>
+        z.permission !== 'hidden' &&
+        matchesName(z.name) &&
+        (status === null || z.status === status) &&
+        (accountId === null || z.account.id === accountId) &&
+        matchesAccountName(z.account.name.toLowerCase()),
+    )
+    .sort((a, b) => (a.name.localeCompare(b.name) || a.account.id.localeCompare(b.account.id)) * sign)
+    .map(zoneView);
   return paginate(selected, q, { defaultPerPage: 20, minPerPage: 5, maxPerPage: 50 });
 }

@@ -21,6 +21,7 @@ import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { KubeSim, withMetadataMergeKeys, type ResourceDef } from '../../src/sim/kube/index.js';
+import { CHART, chartYaml as chartYamlOf, defaultValues as defaultValuesOf, mergeValues, renderChart, type Release, type RenderOptions } from './chart.js';
 import { renderTemplate, type RenderContext } from './helm-lite.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -699,31 +700,15 @@ describe('k8s/ manifests', () => {
 
 // ---- charts/epictetus: the Helm chart.
 
-const CHART = join(ROOT, 'charts/epictetus');
-const chartYaml = lazy(() => obj(parseDocs(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'))[0], 'Chart.yaml'));
+const chartYaml = lazy(chartYamlOf);
 const valuesText = lazy(() => readFileSync(join(CHART, 'values.yaml'), 'utf8'));
-const defaultValues = lazy(() => obj(parseDocs(valuesText())[0], 'values.yaml'));
+const defaultValues = lazy(defaultValuesOf);
 const defaultConfig = lazy(() => obj(defaultValues().config, 'values.config'));
+const merge = mergeValues;
 
-/** Helm's merge of user values over the chart's: maps merge, everything else replaces. */
-function merge(base: Obj, over: Obj): Obj {
-  const out: Obj = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isObj(v) && isObj(base[k]) ? merge(base[k], v) : v;
-  return out;
-}
-
-interface Release { readonly name?: string; readonly namespace?: string }
-
-/** `helm template` for this chart: every templates/*.yaml rendered and parsed. */
-function helmTemplate(overrides: Obj, release: Release = {}): KubeObject[] {
-  const ctx: RenderContext = {
-    Values: merge(defaultValues(), overrides),
-    Release: { Name: release.name ?? 'epictetus', Namespace: release.namespace ?? 'dns-system', Service: 'Helm' },
-    Chart: { Name: str(chartYaml().name, 'name'), Version: str(chartYaml().version, 'version'), AppVersion: str(chartYaml().appVersion, 'appVersion') },
-  };
-  const dir = join(CHART, 'templates');
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()
-    .flatMap((f) => kubeObjects(renderTemplate(readFileSync(join(dir, f), 'utf8'), ctx, toYaml), `templates/${f}`));
+/** `helm template` for this chart (chart.ts: the real helm when installed, else helm-lite), every template parsed. */
+function helmTemplate(overrides: Obj, release: Release = {}, opts: RenderOptions = {}): KubeObject[] {
+  return renderChart(overrides, release, opts).flatMap((r) => kubeObjects(r.text, r.source));
 }
 
 const WITH_TOKEN = { cloudflare: { apiToken: SAMPLE_TOKEN } };
@@ -781,7 +766,8 @@ describe('chart', () => {
 
   it('passes every config value to the container as that setting', () => {
     const config = Object.fromEntries(Object.keys(defaultConfig()).map((k, i) => [k, `value-${i}`]));
-    const v = podView({ label: 'chart', objects: helmTemplate({ ...WITH_TOKEN, config }), namespace: 'dns-system', replicas: 2 });
+    // Not values the service accepts: only the plumbing is checked, so the schema is skipped (--skip-schema-validation).
+    const v = podView({ label: 'chart', objects: helmTemplate({ ...WITH_TOKEN, config }, {}, { skipSchema: true }), namespace: 'dns-system', replicas: 2 });
     for (const [name, value] of Object.entries(config)) {
       if (name === 'HEALTH_PORT') continue;
       expect(v.env.get(name), name).toBe(value);
@@ -833,6 +819,12 @@ describe('chart', () => {
     expect(r('{{ .Values.e | default "d" }}|{{ if .Values.l }}y{{ else }}n{{ end }}|{{ not .Values.e }}')).toBe('d|y|true');
     expect(r('x:{{- toYaml .Values.m | nindent 2 }}')).toBe('x:\n  b: 2\n  a: 1');
     expect(() => r('{{ .Values.missing }}')).toThrow(/no value/);
-    expect(() => r('{{ include "x" . }}')).toThrow(/unsupported/);
+    expect(() => r('{{ template "x" . }}')).toThrow(/unsupported/);
+    expect(() => r('{{ include "x" . }}')).toThrow(/no template "x"/);
+    expect(r('{{- define "t" -}}[{{ .b }}]{{- end -}}{{ include "t" .Values.m }}')).toBe('[2]');
+    expect(r('{{ $x := "a" }}{{ if eq $x "b" }}1{{ else if eq $x "a" }}2{{ else }}3{{ end }}')).toBe('2');
+    expect(r('{{ printf "%s-%s" "a" (.Values.e | default "b") | trunc 3 | trimSuffix "-" }}|{{ contains "b" "abc" }}|{{ hasKey .Values.m "a" }}')).toBe('a-b|true|true');
+    expect(r('{{ .Values.e | toString }}|{{ .Values.missing | toString }}|{{ gt (int "3") 2 }}')).toBe('|<nil>|true');
+    expect(() => r('{{ fail "stop here" }}')).toThrow(/stop here/);
   });
 });

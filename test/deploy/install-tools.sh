@@ -30,10 +30,20 @@ else
   fi
   echo "install-tools: building helm $helm_version with $("$go_bin" version) (minutes)" >&2
   start=$SECONDS
+  # As helm's Makefile does: the default Kubernetes version (helm template's .Capabilities, and
+  # the check of a chart's kubeVersion) is the one of the client-go helm is built with.
+  gomod="$("$go_bin" mod download -json "helm.sh/helm/v3@$helm_version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  k8s_minor="$(sed -n 's/^[[:space:]]*k8s\.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$gomod" | head -n 1)"
+  if [[ -z "$k8s_minor" ]]; then
+    echo "install-tools: cannot read the client-go version of helm $helm_version from $gomod" >&2
+    exit 1
+  fi
+  ldflags="-X helm.sh/helm/v3/internal/version.version=$helm_version"
+  for pkg in chartutil lint/rules; do
+    ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$k8s_minor"
+  done
   mkdir -p "$helm_dir"
-  GOBIN="$helm_dir/tmp" "$go_bin" install \
-    -ldflags "-X helm.sh/helm/v3/internal/version.version=$helm_version" \
-    "helm.sh/helm/v3/cmd/helm@$helm_version"
+  GOBIN="$helm_dir/tmp" "$go_bin" install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$helm_version"
   mv -f "$helm_dir/tmp/helm" "$helm_dir/helm"
   rmdir "$helm_dir/tmp"
   echo "install-tools: helm built in $((SECONDS - start)) s" >&2

@@ -8,8 +8,8 @@
  * give is accepted by the service's own loadConfig, and every probe path is a route of
  * src/server/server.ts (read as text, so nothing of the server is imported).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -605,24 +605,33 @@ describe('docker-compose.yml', () => {
 // ---- k8s/: the raw manifests.
 
 const K8S_DIR = join(ROOT, 'k8s');
+const kubectlPath = '/usr/bin/kubectl';
 const manifestFiles = readdirSync(K8S_DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
 const rawObjects = lazy(() => manifestFiles.flatMap((f) => kubeObjects(readFileSync(join(K8S_DIR, f), 'utf8'), `k8s/${f}`)));
 
 checkBundle('k8s/ manifests', rawObjects, 'epictetus', 2);
 
 describe('k8s/ manifests', () => {
-  it('create the namespace, and a Secret whose placeholder the service refuses to start with', () => {
+  it('create the namespace but not the token\'s Secret: README.md\'s kubectl command creates it, with the name and key the Deployment reads', () => {
     const ns = rawObjects().filter((o) => o.kind === 'Namespace');
     expect(ns.map((o) => o.name)).toEqual(['epictetus']);
-    const secret = rawObjects().find((o) => o.kind === 'Secret');
-    if (!secret) throw new Error('no Secret');
-    expect(secret.source).toBe('k8s/namespace.yaml');
-    expect(secret.name).toBe('epictetus-cloudflare');
-    const token = str(at(secret.body, 'stringData.api-token'), 'stringData.api-token');
-    expect(token).toMatch(/REPLACE/);
-    expect(parseSetting('CLOUDFLARE_API_TOKEN', token).ok, 'an unreplaced placeholder fails at startup').toBe(false);
-    expect(podView({ label: 'k8s', objects: rawObjects(), namespace: 'epictetus', replicas: 2 })
-      .refs.get('CLOUDFLARE_API_TOKEN')).toEqual({ secretKeyRef: { name: 'epictetus-cloudflare', key: 'api-token' } });
+    // Applying the manifests again must never overwrite the token with a placeholder.
+    expect(rawObjects().filter((o) => o.kind === 'Secret')).toEqual([]);
+    const ref = podView({ label: 'k8s', objects: rawObjects(), namespace: 'epictetus', replicas: 2 }).refs.get('CLOUDFLARE_API_TOKEN');
+    const m = /kubectl -n (\S+) create secret generic (\S+) --from-file=([^=\s]+)=/.exec(read('k8s/README.md'));
+    if (!m) throw new Error('k8s/README.md shows no `kubectl -n NS create secret generic NAME --from-file=KEY=...`');
+    expect({ namespace: m[1], secretKeyRef: { name: m[2], key: m[3] } }).toEqual({ namespace: 'epictetus', ...ref });
+  });
+
+  it('README.md names every value to change, and shows the commands', () => {
+    const readme = read('k8s/README.md');
+    for (const what of ['image', 'DNS_HOSTNAMES', 'OWNER_ID', 'token', 'create secret generic', 'kubectl kustomize k8s/ | kubectl apply -f -']) expect(readme, what).toContain(what);
+    const deployment = read('k8s/deployment.yaml');
+    for (const marked of ['image:', '- name: DNS_HOSTNAMES', '- name: OWNER_ID']) {
+      const lines = deployment.split('\n');
+      const i = lines.findIndex((l) => l.trim().startsWith(marked));
+      expect(lines[i - 1], `${marked} is marked CHANGE in deployment.yaml`).toMatch(/# CHANGE/);
+    }
   });
 
   it('set DNS_HOSTNAMES, LEADER_ELECTION=true, LOG_FORMAT=json and LEASE_NAMESPACE from the downward API', () => {
@@ -639,7 +648,6 @@ describe('k8s/ manifests', () => {
     expect(strings(k.resources, 'resources').slice().sort()).toEqual(manifestFiles);
   });
 
-  const kubectlPath = '/usr/bin/kubectl';
   const kubectl = (args: string[], kubeconfig?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((r) => {
     execFile(kubectlPath, [...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...args], { timeout: 60_000, cwd: ROOT },
       (err, stdout, stderr) => r({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
@@ -698,6 +706,45 @@ describe('k8s/ manifests', () => {
   });
 });
 
+// ---- k8s/README.md's overlay, built over k8s/ by kubectl kustomize.
+
+const README_OVERLAY = 'my-cluster';
+/** The overlay files k8s/README.md shows (yaml blocks whose first line is `# my-cluster/<file>`), written next to a copy-free path to k8s/. */
+function overlayObjects(): KubeObject[] {
+  const dir = mkdtempSync(join(tmpdir(), 'epictetus-overlay-'));
+  try {
+    const blocks = [...read('k8s/README.md').matchAll(/```yaml\n# ([\w-]+)\/([\w.-]+)\n([\s\S]*?)```/g)];
+    expect(blocks.map((b) => `${b[1]}/${b[2]}`).sort()).toEqual([`${README_OVERLAY}/kustomization.yaml`, `${README_OVERLAY}/settings.yaml`]);
+    const overlay = join(dir, README_OVERLAY);
+    mkdirSync(overlay);
+    for (const [, , file, text] of blocks) {
+      // The README's base is ../epictetus/k8s (a clone next to the overlay); here, this repository's k8s/.
+      writeFileSync(join(overlay, file!), text!.replace('../epictetus/k8s', relative(overlay, K8S_DIR)));
+    }
+    return kubeObjects(execFileSync(kubectlPath, ['kustomize', overlay], { encoding: 'utf8', timeout: 60_000 }), 'k8s/README.md overlay');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const readmeOverlay = lazy(overlayObjects);
+
+if (existsSync(kubectlPath)) checkBundle('k8s/README.md overlay (kubectl kustomize)', readmeOverlay, 'epictetus', 2);
+
+describe.skipIf(!existsSync(kubectlPath))('k8s/README.md overlay', () => {
+  it('changes the image and the settings it names, and nothing else', () => {
+    const base = podView({ label: 'base', objects: rawObjects(), namespace: 'epictetus', replicas: 2 });
+    const mine = podView({ label: 'overlay', objects: readmeOverlay(), namespace: 'epictetus', replicas: 2 });
+    expect(mine.container.image).toBe('registry.example.com/platform/epictetus:0.1.0');
+    expect(mine.env.get('DNS_HOSTNAMES')).toBe('app.example.com,www.example.com');
+    expect(mine.env.get('OWNER_ID')).toBe('prod-eu-1');
+    expect(mine.env.get('DNS_TTL')).toBe('60');
+    const others = (v: PodView) => ({ ...v.container, image: undefined, env: (v.container.env as Obj[]).filter((e) => !['DNS_HOSTNAMES', 'OWNER_ID', 'DNS_TTL'].includes(String(e.name))) });
+    expect(others(mine)).toEqual(others(base));
+    const key = (o: KubeObject) => `${o.kind}/${o.name}`;
+    expect(readmeOverlay().map(key).sort()).toEqual(rawObjects().map(key).sort());
+  });
+});
+
 // ---- charts/epictetus: the Helm chart.
 
 const chartYaml = lazy(chartYamlOf);
@@ -719,6 +766,18 @@ checkBundle('chart, existing Secret, other port, Lease elsewhere, holds on, 3 re
   cloudflare: { existingSecret: 'cf', existingSecretKey: 'token' },
   config: { HEALTH_PORT: '9090', LEASE_NAMESPACE: 'kube-system', LEASE_NAME: 'dns-leader', HOLD_NODE_DELETION: 'yes' },
 }, { name: 'edge', namespace: 'edge-dns' }), 'edge-dns', 3);
+
+checkBundle('chart, every optional feature on', () => helmTemplate({
+  fullnameOverride: 'edge-dns',
+  image: { repository: 'registry.example.com/platform/epictetus', digest: `sha256:${'0123456789abcdef'.repeat(4)}` },
+  cloudflare: { existingSecret: 'cf', existingSecretKey: 'token', mountAsFile: true },
+  serviceAccount: { name: 'dns-writer', annotations: { 'iam.example.com/role': 'dns' } },
+  podLabels: { team: 'platform' },
+  podAnnotations: { 'example.com/owner': 'platform' },
+  extraEnv: [{ name: 'DRY_RUN', value: 'true' }],
+  config: { DRY_RUN: null, HOLD_NODE_DELETION: 'true', DNS_HOSTNAMES: 'app.example.com', OWNER_ID: 'edge' },
+  metrics: { serviceMonitor: { enabled: true, interval: '1m', labels: { release: 'prom' } } },
+}, { name: 'edge', namespace: 'edge-dns' }), 'edge-dns', 2);
 
 checkBundle('chart, token mounted as a file from an existing Secret',
   () => helmTemplate({ cloudflare: { existingSecret: 'cf', existingSecretKey: 'token', mountAsFile: true } }), 'dns-system', 2);

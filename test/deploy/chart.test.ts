@@ -5,13 +5,16 @@
  * NOTES.txt and the documentation of what a user must change; and, where the real helm is
  * installed, that helm-lite renders and refuses exactly as helm does.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 import { SETTINGS, type Setting } from '../../src/config/settings.js';
 import { CHART, ChartError, defaultValues, mergeValues, renderChart, renderNotes, schemaErrors, type Release, type RenderOptions } from './chart.js';
+import { ALL_FEATURES, DIGEST, TOKEN, WITH_TOKEN } from './fixtures.js';
 import { SETTING_SCHEMAS } from './values-schema.js';
 import { helm, IN_CI, ROOT } from './tools.js';
 
@@ -38,27 +41,6 @@ const one = (objs: readonly K8sObject[], kind: string): K8sObject => {
 };
 const container = (objs: readonly K8sObject[]): Obj => (at(one(objs, 'Deployment').body, 'spec.template.spec.containers') as Obj[])[0]!;
 const envNames = (objs: readonly K8sObject[]): string[] => (container(objs).env as Obj[]).map((e) => String(e.name));
-
-const TOKEN = 'tok_abcdefghijklmnopqrstuvwxyz0123456789';
-const WITH_TOKEN = { cloudflare: { apiToken: TOKEN } };
-const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
-
-/** Every optional feature on (the token from an existing Secret, mounted as a file). */
-export const ALL_FEATURES: Obj = {
-  fullnameOverride: 'edge-dns',
-  image: { repository: 'registry.example.com/platform/epictetus', tag: '0.1.0', digest: DIGEST },
-  cloudflare: { existingSecret: 'cf-token', existingSecretKey: 'token', mountAsFile: true },
-  serviceAccount: { annotations: { 'iam.example.com/role': 'dns' } },
-  podLabels: { team: 'platform' },
-  podAnnotations: { 'example.com/owner': 'platform' },
-  extraEnv: [{ name: 'OWNER_ID', valueFrom: { configMapKeyRef: { name: 'cluster-info', key: 'name' } } }, { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }],
-  config: { OWNER_ID: null, DNS_HOSTNAMES: 'app.example.com', HOLD_NODE_DELETION: 'true' },
-  metrics: { service: { annotations: { 'example.com/scrape': 'yes' } }, serviceMonitor: { enabled: true, interval: '1m', scrapeTimeout: '20s', labels: { release: 'kube-prometheus-stack' } } },
-  priorityClassName: 'system-cluster-critical',
-  nodeSelector: { 'kubernetes.io/os': 'linux' },
-  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'dns', effect: 'NoSchedule' }],
-  imagePullSecrets: [{ name: 'registry' }],
-};
 
 /** The message helm (or helm-lite) gives for refused values; undefined when they render. */
 function refusal(overrides: Obj, opts: RenderOptions = {}): string | undefined {
@@ -215,7 +197,7 @@ describe('chart refuses', () => {
         const overrides = { ...WITH_TOKEN, replicaCount, config: { LEADER_ELECTION: le } };
         const config = mergeValues(defaultValues(), overrides).config as Obj;
         const refused = replicaCount > 1 && !serviceElects(config);
-        // helm-lite (fast); 'helm-lite against the real helm' shows helm refuses the same.
+        // helm-lite (fast); 'with the real helm' shows helm refuses the same.
         for (const skipSchema of [false, true]) {
           const r = refusal(overrides, { skipSchema, engine: 'lite' });
           if ((r !== undefined) !== refused) wrong.push(`replicas ${replicaCount}, LEADER_ELECTION=${JSON.stringify(le)}${skipSchema ? ' (templates)' : ''}: ${r ?? 'rendered'}`);
@@ -303,7 +285,7 @@ describe('chart documentation', () => {
   });
 });
 
-describe('helm-lite against the real helm', () => {
+describe('with the real helm: lint, and helm-lite renders and refuses as helm does', () => {
   const VALUE_SETS: Array<[string, Obj, Release]> = [
     ['defaults', WITH_TOKEN, {}],
     ['every optional feature', ALL_FEATURES, { name: 'edge', namespace: 'edge-dns' }],
@@ -326,6 +308,22 @@ describe('helm-lite against the real helm', () => {
     for (const [label, overrides, release] of VALUE_SETS) {
       const byKey = (engine: 'helm' | 'lite') => new Map(objects(overrides, release, { engine }).map((o) => [`${o.kind}/${o.name}`, o.body]));
       expect(byKey('lite'), label).toEqual(byKey('helm'));
+    }
+  });
+
+  it.skipIf(!HELM.path && !IN_CI)(withHelm('helm lint --strict passes, with the defaults and with every feature on'), () => {
+    const dir = mkdtempSync(join(tmpdir(), 'epictetus-lint-'));
+    try {
+      for (const [label, overrides] of [['defaults', WITH_TOKEN], ['every feature', ALL_FEATURES]] as const) {
+        writeFileSync(join(dir, 'values.yaml'), JSON.stringify(overrides));
+        const out = execFileSync(helmPath(), ['lint', CHART, '--strict', '--values', join(dir, 'values.yaml')], {
+          encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '', HOME: dir, HELM_CACHE_HOME: dir, HELM_CONFIG_HOME: dir, HELM_DATA_HOME: dir },
+        });
+        expect(out, label).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+        expect(out, label).not.toMatch(/\[(WARNING|ERROR)\]/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

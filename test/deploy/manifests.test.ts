@@ -1,15 +1,17 @@
 /**
- * The deployment files, checked by parsing them (no Docker engine, cluster or Helm here):
- * Dockerfile and .dockerignore, docker-compose.yml, the raw manifests in k8s/ and the Helm chart
- * in charts/epictetus/, rendered by a small purpose-built renderer (./helm-lite.ts).
+ * The deployment files, checked by parsing them (no Docker engine or cluster here): Dockerfile
+ * and .dockerignore, docker-compose.yml, the manifests in k8s/ (and k8s/README.md's overlay over
+ * them) and the Helm chart in charts/epictetus/, rendered by the real helm when it is installed
+ * (./chart.ts, ./tools.ts), else by a small purpose-built renderer (./helm-lite.ts).
+ * chart.test.ts checks the chart's options, validate.test.ts validates strictly what is applied.
  *
  * What ties them to the service: every environment variable they name is a setting of
  * src/config/settings.ts, every setting can be set through the chart, the configuration they
  * give is accepted by the service's own loadConfig, and every probe path is a route of
  * src/server/server.ts (read as text, so nothing of the server is imported).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { KubeSim, withMetadataMergeKeys, type ResourceDef } from '../../src/sim/kube/index.js';
 import { CHART, chartYaml as chartYamlOf, defaultValues as defaultValuesOf, mergeValues, renderChart, type Release, type RenderOptions } from './chart.js';
+import { buildReadmeOverlay, K8S_DIR, KUBECTL, readmeOverlayFiles } from './fixtures.js';
 import { renderTemplate, type RenderContext } from './helm-lite.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -604,8 +607,7 @@ describe('docker-compose.yml', () => {
 
 // ---- k8s/: the raw manifests.
 
-const K8S_DIR = join(ROOT, 'k8s');
-const kubectlPath = '/usr/bin/kubectl';
+const kubectlPath = KUBECTL;
 const manifestFiles = readdirSync(K8S_DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
 const rawObjects = lazy(() => manifestFiles.flatMap((f) => kubeObjects(readFileSync(join(K8S_DIR, f), 'utf8'), `k8s/${f}`)));
 
@@ -708,23 +710,9 @@ describe('k8s/ manifests', () => {
 
 // ---- k8s/README.md's overlay, built over k8s/ by kubectl kustomize.
 
-const README_OVERLAY = 'my-cluster';
-/** The overlay files k8s/README.md shows (yaml blocks whose first line is `# my-cluster/<file>`), written next to a copy-free path to k8s/. */
 function overlayObjects(): KubeObject[] {
-  const dir = mkdtempSync(join(tmpdir(), 'epictetus-overlay-'));
-  try {
-    const blocks = [...read('k8s/README.md').matchAll(/```yaml\n# ([\w-]+)\/([\w.-]+)\n([\s\S]*?)```/g)];
-    expect(blocks.map((b) => `${b[1]}/${b[2]}`).sort()).toEqual([`${README_OVERLAY}/kustomization.yaml`, `${README_OVERLAY}/settings.yaml`]);
-    const overlay = join(dir, README_OVERLAY);
-    mkdirSync(overlay);
-    for (const [, , file, text] of blocks) {
-      // The README's base is ../epictetus/k8s (a clone next to the overlay); here, this repository's k8s/.
-      writeFileSync(join(overlay, file!), text!.replace('../epictetus/k8s', relative(overlay, K8S_DIR)));
-    }
-    return kubeObjects(execFileSync(kubectlPath, ['kustomize', overlay], { encoding: 'utf8', timeout: 60_000 }), 'k8s/README.md overlay');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  expect(readmeOverlayFiles().map((f) => f.file).sort()).toEqual(['kustomization.yaml', 'settings.yaml']);
+  return kubeObjects(buildReadmeOverlay(), 'k8s/README.md overlay');
 }
 const readmeOverlay = lazy(overlayObjects);
 

@@ -2,11 +2,13 @@
  * A tiny Go-template renderer for the subset of Helm the chart uses, so the chart can be tested
  * without Helm: `{{ pipeline }}`, `{{- ... -}}` whitespace trimming, `{{/* comments *\/}}`,
  * `if`/`else`/`end`, `with`, `range` (over lists and maps, map keys sorted as in Go) with
- * `$k, $v :=`, variables, `$`, and the functions listed in FUNCTIONS (Sprig semantics).
+ * `$k, $v :=`, `$v := pipeline`, variables, `$`, `define` and `include` (named templates shared
+ * by every file of the chart, as Helm does), and the functions of `functions()` (Sprig semantics).
  *
  * It is stricter than Helm on purpose: an unknown action or function, or printing a value that
  * does not exist (Helm would print nothing), is an error, so a typo in a template or a template
- * outgrowing "plain" fails the tests instead of rendering quietly.
+ * outgrowing "plain" fails the tests instead of rendering quietly. Where the real `helm` binary is
+ * installed, test/deploy/chart.ts renders with it and the tests compare the two.
  */
 
 export interface RenderContext {
@@ -19,12 +21,17 @@ type TemplateNode =
   | { readonly t: 'text'; readonly text: string }
   | { readonly t: 'out'; readonly pipe: string }
   | { readonly t: 'if' | 'with'; readonly pipe: string; readonly then: TemplateNode[]; readonly otherwise: TemplateNode[] }
-  | { readonly t: 'range'; readonly keyVar: string | undefined; readonly valueVar: string | undefined; readonly pipe: string; readonly body: TemplateNode[] };
+  | { readonly t: 'range'; readonly keyVar: string | undefined; readonly valueVar: string | undefined; readonly pipe: string; readonly body: TemplateNode[] }
+  | { readonly t: 'set'; readonly name: string; readonly pipe: string };
 
 interface Scope {
   readonly dot: unknown;
-  readonly vars: ReadonlyMap<string, unknown>;
+  /** Variables live in a Map shared by the block that declared them (Go's scoping, flattened). */
+  readonly vars: Map<string, unknown>;
 }
+
+/** Named templates (`define`), shared by every file of a chart. */
+type Defines = Map<string, TemplateNode[]>;
 
 type Token = { kind: 'text'; text: string } | { kind: 'action'; text: string };
 
@@ -48,10 +55,26 @@ function tokenize(source: string): Token[] {
   return tokens;
 }
 
-function parse(tokens: Token[]): TemplateNode[] {
+function parse(tokens: Token[], defines: Defines): TemplateNode[] {
   let i = 0;
-  // Parses until `end` / `else` (returned as the terminator) or the end of input.
-  const block = (): { nodes: TemplateNode[]; end: 'end' | 'else' | 'eof' } => {
+  // Parses until `end` / `else` / `else if <pipe>` (returned as the terminator) or the end of input.
+  type End = { kind: 'end' } | { kind: 'else' } | { kind: 'elseif'; pipe: string } | { kind: 'eof' };
+  // The branches of `if`/`with` after its `then` block: `else`, or `else if`, itself a chain, sharing the one `end`.
+  const branches = (kw: 'if' | 'with', a: string, then: { nodes: TemplateNode[]; end: End }): TemplateNode[] => {
+    if (then.end.kind === 'end') return [];
+    if (then.end.kind === 'else') {
+      const e = block();
+      if (e.end.kind !== 'end') throw new Error(`${kw} ... else without end: {{${a}}}`);
+      return e.nodes;
+    }
+    if (then.end.kind === 'elseif' && kw === 'if') {
+      const pipe = then.end.pipe;
+      const next = block();
+      return [{ t: 'if', pipe, then: next.nodes, otherwise: branches('if', a, next) }];
+    }
+    throw new Error(`${kw} without end: {{${a}}}`);
+  };
+  const block = (): { nodes: TemplateNode[]; end: End } => {
     const nodes: TemplateNode[] = [];
     while (i < tokens.length) {
       const tok = tokens[i++]!;
@@ -64,8 +87,24 @@ function parse(tokens: Token[]): TemplateNode[] {
         if (!a.endsWith('*/')) throw new Error(`unterminated comment: {{${a}}}`);
         continue;
       }
-      if (a === 'end') return { nodes, end: 'end' };
-      if (a === 'else') return { nodes, end: 'else' };
+      if (a === 'end') return { nodes, end: { kind: 'end' } };
+      if (a === 'else') return { nodes, end: { kind: 'else' } };
+      const elseIf = /^else\s+if\s+([\s\S]+)$/.exec(a);
+      if (elseIf) return { nodes, end: { kind: 'elseif', pipe: elseIf[1]! } };
+      const def = /^define\s+("(?:[^"\\]|\\.)*")$/.exec(a);
+      if (def) {
+        const name = JSON.parse(def[1]!) as string;
+        const body = block();
+        if (body.end.kind !== 'end') throw new Error(`define without end: {{${a}}}`);
+        if (defines.has(name)) throw new Error(`template ${name} defined twice`);
+        defines.set(name, body.nodes);
+        continue;
+      }
+      const assign = /^(\$\w+)\s*:=\s*([\s\S]+)$/.exec(a);
+      if (assign) {
+        nodes.push({ t: 'set', name: assign[1]!, pipe: assign[2]! });
+        continue;
+      }
       const head = /^(if|with|range)\s+([\s\S]+)$/.exec(a);
       if (head) {
         const kw = head[1] as 'if' | 'with' | 'range';
@@ -74,29 +113,23 @@ function parse(tokens: Token[]): TemplateNode[] {
           const r = /^(?:(\$\w+)\s*(?:,\s*(\$\w+))?\s*:=\s*)?([\s\S]+)$/.exec(rest);
           if (!r) throw new Error(`bad range: {{${a}}}`);
           const body = block();
-          if (body.end !== 'end') throw new Error(`range without end (or with else, unsupported): {{${a}}}`);
+          if (body.end.kind !== 'end') throw new Error(`range without end (or with else, unsupported): {{${a}}}`);
           const [, first, second, pipe] = r;
           // `range $v := x` binds the element; `range $k, $v := x` the key/index and the element.
           nodes.push({ t: 'range', keyVar: second === undefined ? undefined : first, valueVar: second ?? first, pipe: pipe!, body: body.nodes });
           continue;
         }
         const then = block();
-        let otherwise: TemplateNode[] = [];
-        if (then.end === 'else') {
-          const e = block();
-          if (e.end !== 'end') throw new Error(`${kw} ... else without end: {{${a}}}`);
-          otherwise = e.nodes;
-        } else if (then.end !== 'end') throw new Error(`${kw} without end: {{${a}}}`);
-        nodes.push({ t: kw, pipe: rest, then: then.nodes, otherwise });
+        nodes.push({ t: kw, pipe: rest, then: then.nodes, otherwise: branches(kw, a, then) });
         continue;
       }
-      if (/^(define|template|block|include|tpl|else\s+if|break|continue)\b/.test(a)) throw new Error(`unsupported action: {{${a}}}`);
+      if (/^(define|template|block|tpl|break|continue)\b/.test(a) || /^\$\w+\s*=[^=]/.test(a)) throw new Error(`unsupported action: {{${a}}}`);
       nodes.push({ t: 'out', pipe: a });
     }
-    return { nodes, end: 'eof' };
+    return { nodes, end: { kind: 'eof' } };
   };
   const { nodes, end } = block();
-  if (end !== 'eof') throw new Error(`unexpected {{${end}}}`);
+  if (end.kind !== 'eof') throw new Error(`unexpected {{${end.kind === 'elseif' ? 'else if' : end.kind}}}`);
   return nodes;
 }
 
@@ -118,7 +151,23 @@ function strval(v: unknown): string {
 
 type Fn = (...args: unknown[]) => unknown;
 
-function functions(toYaml: (v: unknown) => string): Record<string, Fn> {
+/** The error `fail` and `required` raise: Helm prints its message as the reason the chart does not render. */
+export class TemplateFailure extends Error {}
+
+const num = (v: unknown, fn: string): number => {
+  if (typeof v === 'number') return v;
+  throw new Error(`${fn}: ${JSON.stringify(v)} is not a number`);
+};
+
+/** Sprig's toInt (`int`): numbers truncated, numeric strings parsed, anything else 0. */
+function toInt(v: unknown): number {
+  if (typeof v === 'number') return Math.trunc(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Math.trunc(Number(v));
+  return 0;
+}
+
+function functions(toYaml: (v: unknown) => string, include: (name: string, dot: unknown) => string): Record<string, Fn> {
   const indent = (n: unknown, s: unknown) => {
     const pad = ' '.repeat(Number(n));
     return pad + strval(s).replaceAll('\n', `\n${pad}`);
@@ -131,7 +180,7 @@ function functions(toYaml: (v: unknown) => string): Record<string, Fn> {
     nindent: (n, s) => `\n${indent(n, s)}`,
     default: (d, ...given) => (given.length > 0 && truthy(given[0]) ? given[0] : d),
     required: (msg, v) => {
-      if (v === null || v === undefined || v === '') throw new Error(strval(msg));
+      if (v === null || v === undefined || v === '') throw new TemplateFailure(strval(msg));
       return v;
     },
     lower: (s) => strval(s).toLowerCase(),
@@ -143,6 +192,22 @@ function functions(toYaml: (v: unknown) => string): Record<string, Fn> {
     ne: (a, b) => a !== b,
     and: (...args) => args.find((a) => !truthy(a)) ?? args[args.length - 1],
     or: (...args) => args.find((a) => truthy(a)) ?? args[args.length - 1],
+    empty: (v) => !truthy(v),
+    int: toInt,
+    gt: (a, b) => num(a, 'gt') > num(b, 'gt'),
+    hasKey: (m, k) => typeof m === 'object' && m !== null && !Array.isArray(m) && Object.hasOwn(m, strval(k)),
+    keys: (m) => Object.keys(m as object),
+    contains: (sub, s) => strval(s).includes(strval(sub)),
+    trunc: (n, s) => strval(s).slice(0, num(n, 'trunc')),
+    trimSuffix: (suffix, s) => (strval(s).endsWith(strval(suffix)) && strval(suffix) !== '' ? strval(s).slice(0, -strval(suffix).length) : strval(s)),
+    printf: (format, ...args) => {
+      let i = 0;
+      return strval(format).replace(/%[sdv%]/g, (m) => (m === '%%' ? '%' : strval(args[i++])));
+    },
+    include: (name, dot) => include(strval(name), dot),
+    fail: (msg) => {
+      throw new TemplateFailure(strval(msg));
+    },
   };
 }
 
@@ -235,10 +300,11 @@ function exec(nodes: readonly TemplateNode[], scope: Scope, fns: Record<string, 
   for (const n of nodes) {
     if (n.t === 'text') out += n.text;
     else if (n.t === 'out') out += print(evalPipe(n.pipe, scope, fns), n.pipe);
-    else if (n.t === 'if') out += exec(truthy(evalPipe(n.pipe, scope, fns)) ? n.then : n.otherwise, scope, fns);
+    else if (n.t === 'set') scope.vars.set(n.name, evalPipe(n.pipe, scope, fns));
+    else if (n.t === 'if') out += exec(truthy(evalPipe(n.pipe, scope, fns)) ? n.then : n.otherwise, { ...scope, vars: new Map(scope.vars) }, fns);
     else if (n.t === 'with') {
       const v = evalPipe(n.pipe, scope, fns);
-      out += truthy(v) ? exec(n.then, { ...scope, dot: v }, fns) : exec(n.otherwise, scope, fns);
+      out += truthy(v) ? exec(n.then, { dot: v, vars: new Map(scope.vars) }, fns) : exec(n.otherwise, { ...scope, vars: new Map(scope.vars) }, fns);
     } else if (n.t === 'range') {
       const v = evalPipe(n.pipe, scope, fns);
       let entries: Array<[unknown, unknown]>;
@@ -257,7 +323,29 @@ function exec(nodes: readonly TemplateNode[], scope: Scope, fns: Record<string, 
   return out;
 }
 
-/** Renders one template file; `toYaml` is the YAML serializer Sprig's toYaml stands for. */
+/**
+ * Renders the files of a chart's templates/ folder (name -> source) as Helm does: named
+ * templates are collected from every file first, files whose name starts with `_` print nothing.
+ * `toYaml` is the YAML serializer Sprig's toYaml stands for. Returns name -> rendered text.
+ */
+export function renderFiles(files: Readonly<Record<string, string>>, ctx: RenderContext, toYaml: (v: unknown) => string): Record<string, string> {
+  const defines: Defines = new Map();
+  const parsed = Object.entries(files).map(([name, source]) => [name, parse(tokenize(source), defines)] as const);
+  const include = (name: string, dot: unknown): string => {
+    const body = defines.get(name);
+    if (!body) throw new Error(`no template "${name}"`);
+    return exec(body, { dot, vars: new Map([['$', dot]]) }, fns);
+  };
+  const fns = functions(toYaml, include);
+  const out: Record<string, string> = {};
+  for (const [name, nodes] of parsed) {
+    if (name.split('/').pop()!.startsWith('_')) continue;
+    out[name] = exec(nodes, { dot: ctx, vars: new Map([['$', ctx]]) }, fns);
+  }
+  return out;
+}
+
+/** Renders one template on its own (no named templates from other files). */
 export function renderTemplate(source: string, ctx: RenderContext, toYaml: (v: unknown) => string): string {
-  return exec(parse(tokenize(source)), { dot: ctx, vars: new Map([['$', ctx]]) }, functions(toYaml));
+  return renderFiles({ 'template.yaml': source }, ctx, toYaml)['template.yaml']!;
 }

@@ -1,7 +1,9 @@
 /**
- * The deployment files, checked by parsing them (no Docker engine, cluster or Helm here):
- * Dockerfile and .dockerignore, docker-compose.yml, the raw manifests in k8s/ and the Helm chart
- * in charts/epictetus/, rendered by a small purpose-built renderer (./helm-lite.ts).
+ * The deployment files, checked by parsing them (no Docker engine or cluster here): Dockerfile
+ * and .dockerignore, docker-compose.yml, the manifests in k8s/ (and k8s/README.md's overlay over
+ * them) and the Helm chart in charts/epictetus/, rendered by the real helm when it is installed
+ * (./chart.ts, ./tools.ts), else by a small purpose-built renderer (./helm-lite.ts).
+ * chart.test.ts checks the chart's options, validate.test.ts validates strictly what is applied.
  *
  * What ties them to the service: every environment variable they name is a setting of
  * src/config/settings.ts, every setting can be set through the chart, the configuration they
@@ -21,6 +23,8 @@ import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { KubeSim, withMetadataMergeKeys, type ResourceDef } from '../../src/sim/kube/index.js';
+import { CHART, chartYaml as chartYamlOf, defaultValues as defaultValuesOf, mergeValues, renderChart, type Release, type RenderOptions } from './chart.js';
+import { buildReadmeOverlay, K8S_DIR, KUBECTL, readmeOverlayFiles } from './fixtures.js';
 import { renderTemplate, type RenderContext } from './helm-lite.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -603,25 +607,33 @@ describe('docker-compose.yml', () => {
 
 // ---- k8s/: the raw manifests.
 
-const K8S_DIR = join(ROOT, 'k8s');
+const kubectlPath = KUBECTL;
 const manifestFiles = readdirSync(K8S_DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
 const rawObjects = lazy(() => manifestFiles.flatMap((f) => kubeObjects(readFileSync(join(K8S_DIR, f), 'utf8'), `k8s/${f}`)));
 
 checkBundle('k8s/ manifests', rawObjects, 'epictetus', 2);
 
 describe('k8s/ manifests', () => {
-  it('create the namespace, and a Secret whose placeholder the service refuses to start with', () => {
+  it('create the namespace but not the token\'s Secret: README.md\'s kubectl command creates it, with the name and key the Deployment reads', () => {
     const ns = rawObjects().filter((o) => o.kind === 'Namespace');
     expect(ns.map((o) => o.name)).toEqual(['epictetus']);
-    const secret = rawObjects().find((o) => o.kind === 'Secret');
-    if (!secret) throw new Error('no Secret');
-    expect(secret.source).toBe('k8s/namespace.yaml');
-    expect(secret.name).toBe('epictetus-cloudflare');
-    const token = str(at(secret.body, 'stringData.api-token'), 'stringData.api-token');
-    expect(token).toMatch(/REPLACE/);
-    expect(parseSetting('CLOUDFLARE_API_TOKEN', token).ok, 'an unreplaced placeholder fails at startup').toBe(false);
-    expect(podView({ label: 'k8s', objects: rawObjects(), namespace: 'epictetus', replicas: 2 })
-      .refs.get('CLOUDFLARE_API_TOKEN')).toEqual({ secretKeyRef: { name: 'epictetus-cloudflare', key: 'api-token' } });
+    // Applying the manifests again must never overwrite the token with a placeholder.
+    expect(rawObjects().filter((o) => o.kind === 'Secret')).toEqual([]);
+    const ref = podView({ label: 'k8s', objects: rawObjects(), namespace: 'epictetus', replicas: 2 }).refs.get('CLOUDFLARE_API_TOKEN');
+    const m = /kubectl -n (\S+) create secret generic (\S+) --from-file=([^=\s]+)=/.exec(read('k8s/README.md'));
+    if (!m) throw new Error('k8s/README.md shows no `kubectl -n NS create secret generic NAME --from-file=KEY=...`');
+    expect({ namespace: m[1], secretKeyRef: { name: m[2], key: m[3] } }).toEqual({ namespace: 'epictetus', ...ref });
+  });
+
+  it('README.md names every value to change, and shows the commands', () => {
+    const readme = read('k8s/README.md');
+    for (const what of ['image', 'DNS_HOSTNAMES', 'OWNER_ID', 'token', 'create secret generic', 'kubectl kustomize k8s/ | kubectl apply -f -']) expect(readme, what).toContain(what);
+    const deployment = read('k8s/deployment.yaml');
+    for (const marked of ['image:', '- name: DNS_HOSTNAMES', '- name: OWNER_ID']) {
+      const lines = deployment.split('\n');
+      const i = lines.findIndex((l) => l.trim().startsWith(marked));
+      expect(lines[i - 1], `${marked} is marked CHANGE in deployment.yaml`).toMatch(/# CHANGE/);
+    }
   });
 
   it('set DNS_HOSTNAMES, LEADER_ELECTION=true, LOG_FORMAT=json and LEASE_NAMESPACE from the downward API', () => {
@@ -638,7 +650,6 @@ describe('k8s/ manifests', () => {
     expect(strings(k.resources, 'resources').slice().sort()).toEqual(manifestFiles);
   });
 
-  const kubectlPath = '/usr/bin/kubectl';
   const kubectl = (args: string[], kubeconfig?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((r) => {
     execFile(kubectlPath, [...(kubeconfig ? ['--kubeconfig', kubeconfig] : []), ...args], { timeout: 60_000, cwd: ROOT },
       (err, stdout, stderr) => r({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
@@ -697,33 +708,42 @@ describe('k8s/ manifests', () => {
   });
 });
 
+// ---- k8s/README.md's overlay, built over k8s/ by kubectl kustomize.
+
+function overlayObjects(): KubeObject[] {
+  expect(readmeOverlayFiles().map((f) => f.file).sort()).toEqual(['kustomization.yaml', 'settings.yaml']);
+  return kubeObjects(buildReadmeOverlay(), 'k8s/README.md overlay');
+}
+const readmeOverlay = lazy(overlayObjects);
+
+if (existsSync(kubectlPath)) checkBundle('k8s/README.md overlay (kubectl kustomize)', readmeOverlay, 'epictetus', 2);
+
+describe.skipIf(!existsSync(kubectlPath))('k8s/README.md overlay', () => {
+  it('changes the image and the settings it names, and nothing else', () => {
+    const base = podView({ label: 'base', objects: rawObjects(), namespace: 'epictetus', replicas: 2 });
+    const mine = podView({ label: 'overlay', objects: readmeOverlay(), namespace: 'epictetus', replicas: 2 });
+    expect(mine.container.image).toBe('registry.example.com/platform/epictetus:0.1.0');
+    expect(mine.env.get('DNS_HOSTNAMES')).toBe('app.example.com,www.example.com');
+    expect(mine.env.get('OWNER_ID')).toBe('prod-eu-1');
+    expect(mine.env.get('DNS_TTL')).toBe('60');
+    const others = (v: PodView) => ({ ...v.container, image: undefined, env: (v.container.env as Obj[]).filter((e) => !['DNS_HOSTNAMES', 'OWNER_ID', 'DNS_TTL'].includes(String(e.name))) });
+    expect(others(mine)).toEqual(others(base));
+    const key = (o: KubeObject) => `${o.kind}/${o.name}`;
+    expect(readmeOverlay().map(key).sort()).toEqual(rawObjects().map(key).sort());
+  });
+});
+
 // ---- charts/epictetus: the Helm chart.
 
-const CHART = join(ROOT, 'charts/epictetus');
-const chartYaml = lazy(() => obj(parseDocs(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'))[0], 'Chart.yaml'));
+const chartYaml = lazy(chartYamlOf);
 const valuesText = lazy(() => readFileSync(join(CHART, 'values.yaml'), 'utf8'));
-const defaultValues = lazy(() => obj(parseDocs(valuesText())[0], 'values.yaml'));
+const defaultValues = lazy(defaultValuesOf);
 const defaultConfig = lazy(() => obj(defaultValues().config, 'values.config'));
+const merge = mergeValues;
 
-/** Helm's merge of user values over the chart's: maps merge, everything else replaces. */
-function merge(base: Obj, over: Obj): Obj {
-  const out: Obj = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isObj(v) && isObj(base[k]) ? merge(base[k], v) : v;
-  return out;
-}
-
-interface Release { readonly name?: string; readonly namespace?: string }
-
-/** `helm template` for this chart: every templates/*.yaml rendered and parsed. */
-function helmTemplate(overrides: Obj, release: Release = {}): KubeObject[] {
-  const ctx: RenderContext = {
-    Values: merge(defaultValues(), overrides),
-    Release: { Name: release.name ?? 'epictetus', Namespace: release.namespace ?? 'dns-system', Service: 'Helm' },
-    Chart: { Name: str(chartYaml().name, 'name'), Version: str(chartYaml().version, 'version'), AppVersion: str(chartYaml().appVersion, 'appVersion') },
-  };
-  const dir = join(CHART, 'templates');
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()
-    .flatMap((f) => kubeObjects(renderTemplate(readFileSync(join(dir, f), 'utf8'), ctx, toYaml), `templates/${f}`));
+/** `helm template` for this chart (chart.ts: the real helm when installed, else helm-lite), every template parsed. */
+function helmTemplate(overrides: Obj, release: Release = {}, opts: RenderOptions = {}): KubeObject[] {
+  return renderChart(overrides, release, opts).flatMap((r) => kubeObjects(r.text, r.source));
 }
 
 const WITH_TOKEN = { cloudflare: { apiToken: SAMPLE_TOKEN } };
@@ -734,6 +754,18 @@ checkBundle('chart, existing Secret, other port, Lease elsewhere, holds on, 3 re
   cloudflare: { existingSecret: 'cf', existingSecretKey: 'token' },
   config: { HEALTH_PORT: '9090', LEASE_NAMESPACE: 'kube-system', LEASE_NAME: 'dns-leader', HOLD_NODE_DELETION: 'yes' },
 }, { name: 'edge', namespace: 'edge-dns' }), 'edge-dns', 3);
+
+checkBundle('chart, every optional feature on', () => helmTemplate({
+  fullnameOverride: 'edge-dns',
+  image: { repository: 'registry.example.com/platform/epictetus', digest: `sha256:${'0123456789abcdef'.repeat(4)}` },
+  cloudflare: { existingSecret: 'cf', existingSecretKey: 'token', mountAsFile: true },
+  serviceAccount: { name: 'dns-writer', annotations: { 'iam.example.com/role': 'dns' } },
+  podLabels: { team: 'platform' },
+  podAnnotations: { 'example.com/owner': 'platform' },
+  extraEnv: [{ name: 'DRY_RUN', value: 'true' }],
+  config: { DRY_RUN: null, HOLD_NODE_DELETION: 'true', DNS_HOSTNAMES: 'app.example.com', OWNER_ID: 'edge' },
+  metrics: { serviceMonitor: { enabled: true, interval: '1m', labels: { release: 'prom' } } },
+}, { name: 'edge', namespace: 'edge-dns' }), 'edge-dns', 2);
 
 checkBundle('chart, token mounted as a file from an existing Secret',
   () => helmTemplate({ cloudflare: { existingSecret: 'cf', existingSecretKey: 'token', mountAsFile: true } }), 'dns-system', 2);
@@ -781,7 +813,8 @@ describe('chart', () => {
 
   it('passes every config value to the container as that setting', () => {
     const config = Object.fromEntries(Object.keys(defaultConfig()).map((k, i) => [k, `value-${i}`]));
-    const v = podView({ label: 'chart', objects: helmTemplate({ ...WITH_TOKEN, config }), namespace: 'dns-system', replicas: 2 });
+    // Not values the service accepts: only the plumbing is checked, so the schema is skipped (--skip-schema-validation).
+    const v = podView({ label: 'chart', objects: helmTemplate({ ...WITH_TOKEN, config }, {}, { skipSchema: true }), namespace: 'dns-system', replicas: 2 });
     for (const [name, value] of Object.entries(config)) {
       if (name === 'HEALTH_PORT') continue;
       expect(v.env.get(name), name).toBe(value);
@@ -833,6 +866,12 @@ describe('chart', () => {
     expect(r('{{ .Values.e | default "d" }}|{{ if .Values.l }}y{{ else }}n{{ end }}|{{ not .Values.e }}')).toBe('d|y|true');
     expect(r('x:{{- toYaml .Values.m | nindent 2 }}')).toBe('x:\n  b: 2\n  a: 1');
     expect(() => r('{{ .Values.missing }}')).toThrow(/no value/);
-    expect(() => r('{{ include "x" . }}')).toThrow(/unsupported/);
+    expect(() => r('{{ template "x" . }}')).toThrow(/unsupported/);
+    expect(() => r('{{ include "x" . }}')).toThrow(/no template "x"/);
+    expect(r('{{- define "t" -}}[{{ .b }}]{{- end -}}{{ include "t" .Values.m }}')).toBe('[2]');
+    expect(r('{{ $x := "a" }}{{ if eq $x "b" }}1{{ else if eq $x "a" }}2{{ else }}3{{ end }}')).toBe('2');
+    expect(r('{{ printf "%s-%s" "a" (.Values.e | default "b") | trunc 3 | trimSuffix "-" }}|{{ contains "b" "abc" }}|{{ hasKey .Values.m "a" }}')).toBe('a-b|true|true');
+    expect(r('{{ .Values.e | toString }}|{{ .Values.missing | toString }}|{{ gt (int "3") 2 }}')).toBe('|<nil>|true');
+    expect(() => r('{{ fail "stop here" }}')).toThrow(/stop here/);
   });
 });

@@ -35,15 +35,8 @@ export interface DnsProvider {
   /** `mayWrite` is asked before every try of every batch (retries included): false stops it. */
   apply(zoneId: string, changes: Changes, mayWrite?: () => boolean, signal?: AbortSignal): Promise<ApplyResult>;
   verifyToken(signal?: AbortSignal): Promise<void>;
-  /** What the rate limit leaves, as the API's last answer said (undefined: not known). */
+  /** What the rate limit leaves, from the last answer that carried rate-limit headers (undefined: not known). */
   budget?(): RateBudget | undefined;
-}
-
-export interface RateBudget {
-  readonly limit: number;
-  readonly remaining: number;
-  /** When the window resets (ms epoch). */
-  readonly resetAt: number;
 }
 
 /** The API's rate-limit budget as its last answer told it. */
@@ -60,11 +53,6 @@ export interface CallInfo {
   readonly status: number;
   /** what the answer's rate-limit headers said, when they said it */
   readonly rateLimit?: RateLimitInfo;
-}
-
-export interface CloudflareProvider extends DnsProvider {
-  /** The budget from the last answer that carried rate-limit headers; undefined before any. */
-  budget(): RateBudget | undefined;
 }
 
 export interface ProviderOptions {
@@ -146,7 +134,7 @@ async function allPages<T extends { id: string }>(
   }
 }
 
-export function createCloudflareProvider(opts: ProviderOptions): CloudflareProvider {
+export function createCloudflareProvider(opts: ProviderOptions): DnsProvider & { budget(): RateBudget | undefined } {
   const now = opts.now ?? Date.now;
   const http: HttpConfig = { baseUrl: opts.baseUrl, apiToken: opts.apiToken, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, now };
   let budget: RateBudget | undefined;

@@ -2,7 +2,6 @@
  * `epictetus plan [--json]`: reads the cluster and the zones once and shows the changes the
  * service would make. Exit 0: nothing would change; 2: something would; 1: it could not tell.
  */
-import { parseArgs } from 'node:util';
 import { createCloudflareProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
 import { createKubeApi, loadKubeConfig, type ResourceApi } from '../kube/api.js';
@@ -16,6 +15,7 @@ import { resolveHostnames } from '../reconcile/claims.js';
 import { desiredState } from '../reconcile/desired.js';
 import { changeCount, planZones, type ZonesPlan } from '../reconcile/plan-zones.js';
 import { selectorKeys } from '../reconcile/selector.js';
+import type { CommandOptions } from './usage.js';
 
 async function listAll<T>(api: ResourceApi, codec: Codec<T>): Promise<T[]> {
   const out: T[] = [];
@@ -53,7 +53,7 @@ async function computePlan(config: Config): Promise<ZonesPlan & { conflicts: unk
   return { ...planned, conflicts: claims.conflicts, problems: claims.problems };
 }
 
-function describe(p: ZonesPlan): string {
+function describe(p: ZonesPlan, owner: string): string {
   const lines: string[] = [];
   for (const h of p.hostnames) {
     if (h.zone === null) { lines.push(`${h.name}: in no zone this token can manage (skipped)`, ''); continue; }
@@ -73,19 +73,19 @@ function describe(p: ZonesPlan): string {
   if (unclaimed.length > 0) {
     lines.push('hostnames no longer claimed:', ...unclaimed.map((d) => `  - ${d.record.name} ${d.record.type} ${d.record.content} hostname-unclaimed`), '');
   }
+  const foreign = p.zones.flatMap((z) => z.plan.foreign);
+  if (foreign.length > 0) {
+    const width = (xs: readonly string[]) => Math.max(...xs.map((x) => x.length));
+    const [nw, cw, ow] = [width(foreign.map((f) => f.name)), width(foreign.map((f) => f.content)), width(foreign.map((f) => f.owner ?? '(none)'))];
+    lines.push(`records left alone (not owned by OWNER_ID=${owner}):`,
+      ...foreign.map((f) => `  = ${f.name.padEnd(nw)} ${f.type.padEnd(4)} ${f.content.padEnd(cw)} owner ${(f.owner ?? '(none)').padEnd(ow)} ${f.reason}`), '');
+  }
   const n = p.zones.reduce((sum, z) => sum + changeCount(z.plan), 0);
   lines.push(n === 0 ? 'No changes.' : `${n} change(s) in ${p.zones.filter((z) => changeCount(z.plan) > 0).length} zone(s).`);
   return lines.join('\n');
 }
 
-export async function planCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
-  let json: boolean;
-  try {
-    json = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } }).values.json ?? false;
-  } catch (err) {
-    process.stderr.write(`epictetus plan: ${errorMessage(err)}\nusage: epictetus plan [--json]\n`);
-    return 1;
-  }
+export async function planCommand({ json }: CommandOptions<'plan'>, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   let config: Config;
   try {
     config = loadConfig(environmentWithDotenv(env, cwd));
@@ -107,7 +107,7 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
         })),
         conflicts: p.conflicts, serviceProblems: p.problems,
       }, null, 2)}\n`);
-    } else process.stdout.write(`${describe(p)}\n`);
+    } else process.stdout.write(`${describe(p, config.ownerId)}\n`);
     return changes === 0 ? 0 : 2;
   } catch (err) {
     process.stderr.write(`epictetus plan: ${scrub(errorMessage(err), [config.cloudflare.apiToken])}\n`);

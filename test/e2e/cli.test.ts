@@ -50,6 +50,15 @@ describe('the Node.js version', () => {
   });
 });
 
+describe('npm ci', () => {
+  const ls = spawnSync('npm', ['install-scripts', 'ls'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const known = ls.status === 0 || /allowScripts/.test(ls.stdout + ls.stderr);
+  it.skipIf(!known)(`runs node@24's install script without an allowScripts notice${known ? '' : ' (skipped: this npm has no install-scripts policy)'}`, () => {
+    expect(ls.stdout + ls.stderr).toContain('No packages with unreviewed install scripts');
+    expect(ls.status).toBe(0);
+  });
+});
+
 describe('--help', () => {
   it.each(['run', 'plan', 'sim', 'demo', 'help'])('%s --help prints its own usage and exits 0', (command) => {
     for (const flag of ['--help', '-h']) {

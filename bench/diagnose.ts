@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     const logs = service.logs();
     const at = (msg: string) => {
       const t = logs.find((l) => l.msg === msg)?.time;
-      return typeof t === 'number' ? t - service.spawnedWall : null;
+      return typeof t === 'string' ? Date.parse(t) - service.spawnedWall : null;
     };
     progress(`ready after ${round(readyMs)} ms; logged: starting ${at('starting epictetus')} ms, lists done ${at('initial lists done; starting the control loop')} ms, first changes ${at('reconciled')} ms`);
     await settle(world, nodes * HOSTNAMES.length, 1000);

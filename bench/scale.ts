@@ -28,7 +28,7 @@ function startupPhases(service: Service, readyMs: number): Record<string, number
   const logs = service.logs();
   const at = (msg: string): number | null => {
     const line = logs.find((l) => l.msg === msg);
-    return typeof line?.time === 'number' ? line.time - service.spawnedWall : null;
+    return typeof line?.time === 'string' ? Date.parse(line.time) - service.spawnedWall : null;
   };
   return {
     processStartedLoggingMs: at('starting epictetus'),

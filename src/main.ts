@@ -1,37 +1,63 @@
 #!/usr/bin/env node
-/** The only wiring point: picks the command, turns SIGTERM/SIGINT into an AbortSignal. */
-import { runCommand } from './cli/run.js';
+/**
+ * The entry point: checks the Node.js version, picks the command, turns SIGTERM/SIGINT into an
+ * AbortSignal. Only dynamic imports here: a static one would be loaded before the check, and
+ * the dependencies crash on older Node.js with errors that do not say why.
+ */
+// Types only: erased from the output, so nothing is loaded before the check.
+import type { Command, CommandOptions } from './cli/usage.js';
 
-const USAGE = `usage: epictetus [command]
+/** Keep in step with package.json `engines.node` (a test checks). */
+const NODE_MAJOR_NEEDED = 24;
 
-commands:
-  run    keep Cloudflare DNS records in step with the cluster's nodes (default)
-  plan   read the cluster and the zones once and show the changes run would make
-         (--json for a machine-readable plan); exit 0: no change, 2: changes, 1: error
-  sim    start the Kubernetes and Cloudflare simulators and print how to point the service at them
-  demo   start both simulators and the service, and play a scale-down story against them
-  help   show this text
-`;
+if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR_NEEDED) {
+  process.stderr.write(`epictetus: needs Node.js ${NODE_MAJOR_NEEDED} LTS or newer, but this is Node.js ${process.versions.node} (${process.execPath}); `
+    + `\`npm start\` and \`npx epictetus\` use the Node.js ${NODE_MAJOR_NEEDED} that \`npm ci\` installed (the node@${NODE_MAJOR_NEEDED} devDependency)\n`);
+  process.exit(1);
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'run', ...rest] = argv;
+  const { COMMANDS, USAGE, commandArgs, isCommand } = await import('./cli/usage.js');
+  const [first = 'run', ...rest] = argv;
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${(await import('./cli/version.js')).versionLine()}\n`);
+    return 0;
+  }
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!isCommand(first)) {
+    process.stderr.write(`epictetus: unknown ${first.startsWith('-') ? 'option' : 'command'} "${first}"\n\n${USAGE}`);
+    return 2;
+  }
   const abort = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => abort.abort(sig));
-  switch (command) {
+  /** Arguments are checked (and --help answered) before the command's module is loaded. */
+  const withArgs = async <C extends Command>(command: C, go: (options: CommandOptions<C>) => Promise<number>) => {
+    const options = commandArgs(command, rest);
+    return typeof options === 'number' ? options : go(options);
+  };
+  switch (first) {
     case 'run':
-      return runCommand(process.env, process.cwd(), abort.signal);
+      return withArgs('run', async () => (await import('./cli/run.js')).runCommand(process.env, process.cwd(), abort.signal));
     case 'plan':
-      return (await import('./cli/plan.js')).planCommand(rest, process.env, process.cwd());
+      return withArgs('plan', async (options) => (await import('./cli/plan.js')).planCommand(options, process.env, process.cwd()));
     case 'sim':
-      return (await import('./cli/sim.js')).simCommand(rest, abort.signal);
+      return withArgs('sim', async (options) => (await import('./cli/sim.js')).simCommand(options, abort.signal));
     case 'demo':
-      return (await import('./cli/demo.js')).demoCommand(rest, abort.signal);
-    case 'help': case '--help': case '-h':
-      process.stdout.write(USAGE);
+      return withArgs('demo', async () => (await import('./cli/demo.js')).demoCommand(abort.signal));
+    case 'help': {
+      const [topic, ...more] = rest;
+      if (topic === undefined) process.stdout.write(USAGE);
+      else if (topic === '--help' || topic === '-h') process.stdout.write(COMMANDS.help.usage);
+      else if (isCommand(topic) && more.length === 0) process.stdout.write(COMMANDS[topic].usage);
+      else {
+        process.stderr.write(`epictetus help: no command "${rest.join(' ')}"\n\n${USAGE}`);
+        return 2;
+      }
       return 0;
-    default:
-      process.stderr.write(`epictetus: unknown command "${command}"\n${USAGE}`);
-      return 2;
+    }
   }
 }
 

@@ -16,8 +16,10 @@ import { waitFor } from './progress.js';
 export const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
 
 export interface LogRecord {
-  readonly level?: number;
-  readonly time?: number;
+  /** debug, info, warn, error or fatal. */
+  readonly level?: string;
+  /** ISO 8601, UTC. */
+  readonly time?: string;
   readonly msg?: string;
   readonly [key: string]: unknown;
 }

@@ -70,7 +70,7 @@ function startService(world: World): ChildProcess {
   return child;
 }
 
-export async function demoCommand(_argv: string[], signal: AbortSignal): Promise<number> {
+export async function demoCommand(signal: AbortSignal): Promise<number> {
   const world = await startWorld({ nodes: 3 });
   const name = world.hostnames[0] ?? 'app.example.com';
   const resolver = new Resolver({ timeout: 1000, tries: 1 });

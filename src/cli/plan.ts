@@ -2,7 +2,6 @@
  * `epictetus plan [--json]`: reads the cluster and the zones once and shows the changes the
  * service would make. Exit 0: nothing would change; 2: something would; 1: it could not tell.
  */
-import { parseArgs } from 'node:util';
 import { createCloudflareProvider } from '../cloudflare/provider.js';
 import { environmentWithDotenv, loadConfig, type Config } from '../config/config.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +15,7 @@ import { desiredState } from '../reconcile/desired.js';
 import { changeCount, plan, type Plan } from '../reconcile/plan.js';
 import { selectorKeys } from '../reconcile/selector.js';
 import { podNamespace } from './pod.js';
+import type { CommandOptions } from './usage.js';
 
 async function computePlan(config: Config): Promise<{ plan: Plan; claims: ResolvedClaims; zones: ZoneReadStatus[] }> {
   const log = createLogger({ level: 'silent', format: 'json', secrets: () => [config.cloudflare.apiToken] });
@@ -59,7 +59,7 @@ async function computePlan(config: Config): Promise<{ plan: Plan; claims: Resolv
 const row = (sign: string, type: string, ip: string, node: string | null, text: string) =>
   `  ${sign} ${type.padEnd(4)} ${ip.padEnd(39)} ${(node ?? '').padEnd(20)} ${text}`;
 
-function describe({ plan: p, claims, zones }: Awaited<ReturnType<typeof computePlan>>): string {
+function describe({ plan: p, claims, zones }: Awaited<ReturnType<typeof computePlan>>, owner: string): string {
   const lines: string[] = [];
   const all = p.zones.flatMap((z) => [
     ...z.creates.map((c) => ({ name: c.name, line: row('+', c.type, c.content, c.node, c.reason) })),
@@ -70,7 +70,6 @@ function describe({ plan: p, claims, zones }: Awaited<ReturnType<typeof computeP
     ...p.held.map((h) => ({ name: h.record.name, line: row('!', h.record.type, h.record.content, h.node, `kept by ${h.reason} (would be ${h.wouldBe})`) })),
     ...p.skipped.map((d) => ({ name: d.record.name, line: row('!', d.record.type, d.record.content, d.node, `kept by POLICY=upsert-only (would be ${d.reason})`) })),
     ...p.refused.map((r) => ({ name: r.hostname, line: row('!', r.type, r.ip, null, `${r.action} refused by Cloudflare: ${r.refusal.message}`) })),
-    ...p.foreign.map((f) => ({ name: f.name, line: row('=', f.type, f.content, null, `left alone: ${f.reason}${f.owner ? ` (owner ${f.owner})` : ''}`) })),
   ];
   for (const h of p.hostnames) {
     const rows = [...all, ...kept].filter((x) => x.name === h.name).map((x) => x.line);
@@ -79,6 +78,12 @@ function describe({ plan: p, claims, zones }: Awaited<ReturnType<typeof computeP
   }
   const unclaimed = all.filter((x) => !p.hostnames.some((h) => h.name === x.name));
   if (unclaimed.length > 0) lines.push('hostnames no longer claimed:', ...unclaimed.map((x) => x.line), '');
+  if (p.foreign.length > 0) {
+    const width = (xs: readonly string[]) => Math.max(...xs.map((x) => x.length));
+    const [nw, cw, ow] = [width(p.foreign.map((f) => f.name)), width(p.foreign.map((f) => f.content)), width(p.foreign.map((f) => f.owner ?? '(none)'))];
+    lines.push(`records left alone (not owned by OWNER_ID=${owner}):`,
+      ...p.foreign.map((f) => `  = ${f.name.padEnd(nw)} ${f.type.padEnd(4)} ${f.content.padEnd(cw)} owner ${(f.owner ?? '(none)').padEnd(ow)} ${f.reason}`), '');
+  }
   for (const z of zones) if (z.read === 'failed') lines.push(`zone ${z.name} could not be read: ${z.error}`);
   for (const pr of claims.problems) lines.push(`Service ${pr.service}: ${pr.problem} (${pr.meanwhile})`);
   for (const r of claims.refused) lines.push(`Service ${r.service}: claim refused: ${r.why}`);
@@ -87,14 +92,7 @@ function describe({ plan: p, claims, zones }: Awaited<ReturnType<typeof computeP
   return lines.join('\n');
 }
 
-export async function planCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
-  let json: boolean;
-  try {
-    json = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } }).values.json ?? false;
-  } catch (err) {
-    process.stderr.write(`epictetus plan: ${errorMessage(err)}\nusage: epictetus plan [--json]\n`);
-    return 1;
-  }
+export async function planCommand({ json }: CommandOptions<'plan'>, env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   let config: Config;
   try {
     config = loadConfig(environmentWithDotenv(env, cwd));
@@ -114,7 +112,7 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
         held: p.held, skipped: p.skipped, refused: p.refused, moves: p.moves, foreign: p.foreign,
         zoneReads: r.zones, conflicts: r.claims.conflicts, serviceProblems: r.claims.problems, refusedClaims: r.claims.refused,
       }, null, 2)}\n`);
-    } else process.stdout.write(`${describe(r)}\n`);
+    } else process.stdout.write(`${describe(r, config.ownerId)}\n`);
     return changes === 0 ? 0 : 2;
   } catch (err) {
     process.stderr.write(`epictetus plan: ${scrub(errorMessage(err), [config.cloudflare.apiToken])}\n`);

@@ -1,19 +1,8 @@
 /** `epictetus sim`: both simulators, and the variables that point the service at them. */
-import { parseArgs } from 'node:util';
+import type { CommandOptions } from './usage.js';
 import { startWorld } from './world.js';
 
-export async function simCommand(argv: string[], signal: AbortSignal): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: {
-      nodes: { type: 'string', default: '3' },
-      zone: { type: 'string', default: 'example.com' },
-      hostnames: { type: 'string' },
-    } }));
-  } catch (err) {
-    process.stderr.write(`epictetus sim: ${(err as Error).message}\nusage: epictetus sim [--nodes N] [--zone example.com] [--hostnames a.example.com,b.example.com]\n`);
-    return 2;
-  }
+export async function simCommand(values: CommandOptions<'sim'>, signal: AbortSignal): Promise<number> {
   const nodes = Number(values.nodes);
   if (!Number.isInteger(nodes) || nodes < 0 || nodes > 10_000) {
     process.stderr.write(`epictetus sim: --nodes must be a whole number 0–10000, got "${values.nodes}"\n`);

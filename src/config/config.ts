@@ -41,10 +41,29 @@ export function maskSecret(value: string): string {
   return value.length <= 8 ? '****' : `${value.slice(0, 2)}****${value.slice(-2)}`;
 }
 
-function describeProblem(s: Setting, raw: string | undefined, why: string): string {
-  const shown = raw === undefined ? '(not set)' : s.secret ? maskSecret(raw)
+/** zod's own wording ("Invalid input", "Too small: expected number to be >=1") says less than the row's `accepts`. */
+const ZOD_DEFAULT_CUSTOM_MESSAGE = 'Invalid input';
+
+/** The specific reasons a parser gave (e.g. `"x" is not a zone id`), a few at most, each cut short. */
+function specificReasons(issues: readonly z.core.$ZodIssue[]): string[] {
+  const custom = issues.filter((i) => i.code === 'custom' && i.message !== ZOD_DEFAULT_CUSTOM_MESSAGE)
+    .map((i) => (i.message.length > 160 ? `${i.message.slice(0, 160)}…` : i.message));
+  return custom.length > 5 ? [...custom.slice(0, 5), `and ${custom.length - 5} more`] : custom;
+}
+
+function shownValue(s: Setting, raw: string | undefined): string {
+  return raw === undefined ? '(not set)' : s.secret ? maskSecret(raw)
     : raw.length > 120 ? `${JSON.stringify(raw.slice(0, 120))}… (${raw.length} characters)` : JSON.stringify(raw);
-  return `  ${s.env}=${shown}: ${why}; accepts ${s.accepts}`;
+}
+
+/** `  NAME="value": reason; accepts …`, or `  NAME="value": accepts only …` when there is no better reason than the row's. */
+function describeProblem(s: Setting, raw: string | undefined, reasons: readonly string[]): string {
+  const why = reasons.length > 0 ? `${reasons.join('; ')}; accepts` : 'accepts only';
+  return `  ${s.env}=${shownValue(s, raw)}: ${why} ${s.accepts}`;
+}
+
+function row(env: string): Setting {
+  return (SETTINGS as readonly Setting[]).find((s) => s.env === env)!;
 }
 
 /** Reads `.env` from `dir` if present; the real environment wins over it. */
@@ -79,12 +98,12 @@ function tokenFrom(values: Record<string, unknown>, problems: string[]): string 
     try {
       return readTokenFile(file);
     } catch (err) {
-      problems.push(`  CLOUDFLARE_API_TOKEN_FILE=${JSON.stringify(file)}: ${(err as Error).message}`);
+      problems.push(describeProblem(row('CLOUDFLARE_API_TOKEN_FILE'), file, [(err as Error).message]));
       return '';
     }
   }
   if (direct === '' && !problems.some((p) => p.startsWith('  CLOUDFLARE_API_TOKEN='))) {
-    problems.push('  CLOUDFLARE_API_TOKEN=(not set): required (or CLOUDFLARE_API_TOKEN_FILE); accepts a Cloudflare API token with Zone:DNS:Edit');
+    problems.push(describeProblem(row('CLOUDFLARE_API_TOKEN'), undefined, ['required']));
   }
   return direct;
 }
@@ -95,15 +114,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   for (const s of SETTINGS as readonly Setting[]) {
     const raw = env[s.env];
     const given = raw === undefined || raw.trim() === '' ? s.default : raw;
-    if (given === undefined) { problems.push(describeProblem(s, raw, 'required')); continue; }
+    if (given === undefined) { problems.push(describeProblem(s, raw, ['required'])); continue; }
     const r = s.parse.safeParse(given);
     if (r.success) values[s.env] = r.data;
-    else {
-      // A few short reasons, whatever was pasted into the variable.
-      const custom = r.error.issues.filter((i) => i.code === 'custom').map((i) => (i.message.length > 160 ? `${i.message.slice(0, 160)}…` : i.message));
-      const shown = custom.length > 5 ? [...custom.slice(0, 5), `and ${custom.length - 5} more`] : custom;
-      problems.push(describeProblem(s, raw, shown.length > 0 ? shown.join('; ') : 'invalid'));
-    }
+    else problems.push(describeProblem(s, raw, specificReasons(r.error.issues)));
   }
   const token = tokenFrom(values, problems);
   if (problems.length === 0 && (values.DNS_HOSTNAMES as string[]).length === 0 && values.WATCH_SERVICES === false) {

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { errorMessage } from '../model/errors.js';
+import { EpictetusError, errorMessage } from '../model/errors.js';
 import { healthReport, liveness, readiness, type HealthView } from './health.js';
 import { renderStatusPage } from './status-page.js';
 
@@ -43,11 +43,28 @@ export function buildHandler(view: ServerView): (req: IncomingMessage, res: Serv
   };
 }
 
+/** Why the health server could not listen, with the setting that changes it. */
+export function listenError(err: NodeJS.ErrnoException, port: number, host: string | undefined): EpictetusError {
+  const where = host === undefined ? `port ${port} on all interfaces` : `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const change = 'set HEALTH_PORT to another port (HEALTH_PORT=0 picks a free one)';
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new EpictetusError('EPI_PORT_IN_USE', `the health server cannot listen on ${where}: another process is using it; ${change}, or HEALTH_BIND_ADDRESS to another address (ENABLE_HEALTH_SERVER=false turns the server off)`, { cause: err });
+    case 'EACCES':
+      return new EpictetusError('EPI_PORT_DENIED', `the health server may not listen on ${where}: ports below 1024 need privileges (root or CAP_NET_BIND_SERVICE) this process does not have; set HEALTH_PORT to 1024 or above (HEALTH_PORT=0 picks a free one)`, { cause: err });
+    case 'EADDRNOTAVAIL':
+      return new EpictetusError('EPI_BIND_ADDRESS', `the health server cannot listen on ${where}: ${host ?? 'the address'} is not an address of this host; set HEALTH_BIND_ADDRESS to one of its addresses, or empty for all interfaces`, { cause: err });
+    default:
+      return new EpictetusError('EPI_LISTEN', `the health server cannot listen on ${where}: ${err.code ?? err.message}; check HEALTH_PORT and HEALTH_BIND_ADDRESS`, { cause: err });
+  }
+}
+
 export async function listen(handler: ReturnType<typeof buildHandler>, port: number, host?: string): Promise<{ server: Server; port: number }> {
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000, keepAliveTimeout: 5_000 }, handler);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    const failed = (err: NodeJS.ErrnoException) => reject(listenError(err, port, host));
+    server.once('error', failed);
+    server.listen(port, host, () => { server.off('error', failed); resolve(); });
   });
   return { server, port: (server.address() as AddressInfo).port };
 }

@@ -295,7 +295,7 @@ export class Soak {
       const extra = typeof entry.err === 'string' ? ` (${entry.err.slice(0, 160)})` : '';
       this.note(`replica ${tag}#${n}`, `log: ${msg}${extra}`);
     }
-    if (typeof entry.level === 'number' && entry.level >= 50 && !/^reconcile failed/.test(msg)) {
+    if ((entry.level === 'error' || entry.level === 'fatal') && !/^reconcile failed/.test(msg)) {
       this.note(`replica ${tag}#${n}`, `ERROR log: ${msg}`);
     }
   }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
-export interface LogLine { level: number; msg: string; [k: string]: unknown }
+export interface LogLine { level: string; time: string; msg: string; [k: string]: unknown }
 
 export class ServiceProcess {
   readonly lines: string[] = [];

@@ -117,7 +117,7 @@ describe('the service against both simulators', () => {
     expect(ips(w)).toContain('198.51.100.7');
     expect(ips(w)).toContain('198.51.100.8');
     const floor = await service.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('SAFETY FLOOR'));
-    expect(floor.level).toBe(40);
+    expect(floor.level).toBe('warn');
     expect(((await service.get('/health')).body.heldBySafetyFloor as unknown[]).length).toBe(1);
   });
 

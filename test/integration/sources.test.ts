@@ -223,7 +223,7 @@ describe('Services as hostname sources', () => {
     expect(h.serviceProblems.find((p) => p.service === 'default/bad-selector')?.problem).toContain('epictetus.io/node-selector');
     for (const svc of ['default/bad-ttl', 'default/bad-selector']) {
       const warning = await s.waitForLog((l) => l.service === svc);
-      expect(warning.level).toBe(40);
+      expect(warning.level).toBe('warn');
     }
 
     // everything else keeps working: a joining node gets records on both good hostnames
@@ -282,7 +282,7 @@ describe('Services as hostname sources', () => {
     expect(h.conflicts).toEqual([expect.objectContaining(expected)]);
     expect(h.conflicts[0]?.difference).toContain('ttl');
     expect(h.hostnames).toEqual([expect.objectContaining({ name: 'shop.example.com', source: 'service default/zzz', ttl: 120 })]);
-    expect((await s.waitForLog((l) => l.hostname === 'shop.example.com' && l.kept !== undefined)).level).toBe(40);
+    expect((await s.waitForLog((l) => l.hostname === 'shop.example.com' && l.kept !== undefined)).level).toBe('warn');
 
     // the loser changing its mind again changes nothing
     const batches = batchCalls(w).length;
@@ -315,7 +315,7 @@ describe('many zones', () => {
       expect.objectContaining({ name: 'app.example.org', zone: 'example.org' }),
       expect.objectContaining({ name: 'app.nowhere.net', zone: null }),
     ]));
-    expect((await s.waitForLog((l) => l.hostname === 'app.nowhere.net')).level).toBe(40);
+    expect((await s.waitForLog((l) => l.hostname === 'app.nowhere.net')).level).toBe('warn');
 
     // a change that concerns one zone costs one batch call, to that zone only
     const before = batchCalls(w).length;
@@ -365,7 +365,7 @@ describe('node health', () => {
     for (const n of ['worker-1', 'worker-2', 'worker-3']) setReady(w, n, 'False');
 
     const warning = await s.waitForLog(msgStarts('MASS-REMOVAL GUARD'), 5_000);
-    expect(warning.level).toBe(40);
+    expect(warning.level).toBe('warn');
     await pause(300);
     expect(ipsOf(w, HOST)).toEqual(all);
     expect(w.cloudflare.commits.filter((c) => c.kind === 'delete')).toEqual([]);

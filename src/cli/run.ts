@@ -1,6 +1,5 @@
 /** `epictetus run`: config -> logger -> clients -> controller -> server, until SIGTERM/SIGINT. */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { createCloudflareProvider, type DnsProvider } from '../cloudflare/provider.js';
@@ -10,7 +9,7 @@ import { ApiHealth, startApiChecks } from '../controller/api-checks.js';
 import { Controller } from '../controller/controller.js';
 import { HoldManager } from '../controller/holds.js';
 import { RemovalTracker } from '../controller/removals.js';
-import { createKubeApi, loadKubeConfig } from '../kube/api.js';
+import { createKubeApi, loadKubeConfig, type KubeConnection } from '../kube/api.js';
 import { nodeCodec, serviceCodec } from '../kube/codecs.js';
 import { EventRecorder, eventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
@@ -25,12 +24,6 @@ import type { Plan } from '../reconcile/plan.js';
 import { selectorKeys } from '../reconcile/selector.js';
 import { Metrics } from '../server/metrics.js';
 import { buildHandler, listen } from '../server/server.js';
-
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function podNamespace(): string {
-  return existsSync(SA_NAMESPACE_FILE) ? readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() : 'default';
-}
 
 /** Events on the Nodes whose records a committed plan removed or added. */
 function recordNodeEvents(p: Plan, events: EventRecorder, nodes: ReadonlyMap<string, NodeSnapshot>): void {
@@ -76,30 +69,36 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
   }
   const token = new TokenSource(config.cloudflare.apiToken, config.cloudflare.tokenFile);
   const log = createLogger({ level: config.log.level, format: config.log.format, secrets: () => token.secrets() });
-  const leaderElection = config.leaderElection ?? config.kubeconfigPath === '';
+  let kube: KubeConnection;
+  try {
+    kube = loadKubeConfig(config.kubeconfigPath, { env });
+  } catch (err) {
+    log.error({ code: errorCode(err) }, errorMessage(err));
+    return 1;
+  }
+  const leaderElection = config.leaderElection ?? kube.inCluster;
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   log.info({
     hostnames: config.hostnames.map((h) => h.name), zones: config.cloudflare.zoneIds.length > 0 ? config.cloudflare.zoneIds : '(discover)',
     services: config.watchServices, recordTypes: config.recordTypes, owner: config.ownerId,
     syncIntervalS: config.syncIntervalMs / 1000, floor: config.minRecordsPerHostname, leaderElection, identity, dryRun: config.dryRun,
-    kubeconfig: config.kubeconfigPath || '(in-cluster)', cloudflare: config.cloudflare.baseUrl,
+    kubernetes: kube.describe(), cloudflare: config.cloudflare.baseUrl,
   }, 'starting epictetus');
-  if (!leaderElection && config.kubeconfigPath === '') {
+  if (!leaderElection && kube.inCluster) {
     log.warn('leader election is off inside a cluster: run exactly one replica, or two would both write DNS');
   }
   const stopWatchingToken = token.watch(log);
-  return run(config, token, log, leaderElection, identity, signal).finally(stopWatchingToken).catch((err: unknown) => {
+  return run(config, kube, token, log, leaderElection, identity, signal).finally(() => { stopWatchingToken(); kube.close(); }).catch((err: unknown) => {
     log.error({ code: errorCode(err) }, errorMessage(err));
     return err instanceof EpictetusError ? 1 : 70;
   });
 }
 
-async function run(config: Config, token: TokenSource, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
-  const kc = loadKubeConfig(config.kubeconfigPath);
+async function run(config: Config, kc: KubeConnection, token: TokenSource, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
   const kubeApi = createKubeApi(kc);
   const apiHealth = new ApiHealth();
   const elector = leaderElection
-    ? new LeaderElector(createLeaseApi(kc), { namespace: config.lease.namespace || podNamespace(), name: config.lease.name, identity }, log.child({ component: 'leader' }), {
+    ? new LeaderElector(createLeaseApi(kc), { namespace: config.lease.namespace || (kc.inCluster ? kc.namespace : 'default'), name: config.lease.name, identity }, log.child({ component: 'leader' }), {
       onStartedLeading: () => controller.request('became-leader', true, 0),
       onStoppedLeading: () => undefined,
     })

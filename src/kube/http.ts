@@ -79,6 +79,9 @@ export function connectionError(what: string, url: URL, cause: unknown): Epictet
   return new EpictetusError('EPI_KUBE_CONNECTION', `Kubernetes ${what}: cannot reach ${url.origin}${url.pathname}: ${errorMessage(cause)}${hint}`, { retryable: true, cause });
 }
 
+/** Node reports a connection cut mid-answer as a bare "aborted". */
+const midway = (err: Error, what: string): Error => (err.message === 'aborted' ? new Error(`the connection closed mid-${what}`) : err);
+
 const aborted = (signal: AbortSignal): unknown => signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 
 /** One API server: its TLS settings, credentials and a keep-alive connection pool. */
@@ -176,7 +179,7 @@ export class KubeClient {
         let body = '';
         res.on('data', (chunk: string) => { body += chunk; });
         res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', (err) => finish(connectionError(req.what, url, err)));
+        res.on('error', (err) => finish(connectionError(req.what, url, midway(err, 'answer'))));
         res.on('close', () => { if (!res.complete) finish(connectionError(req.what, url, new Error('the connection closed mid-answer'))); });
       });
       r.end(payload);
@@ -219,7 +222,7 @@ export class KubeClient {
           return;
         }
         clearTimeout(idle);
-        idle = setTimeout(() => end(connectionError(req.what, url, new Error(`no data for ${Math.round(req.idleTimeoutMs / 1000)} s`))), req.idleTimeoutMs);
+        idle = setTimeout(() => end(connectionError(req.what, url, new Error(`no data for ${req.idleTimeoutMs / 1000} s`))), req.idleTimeoutMs);
         let pending = '';
         const line = (text: string): boolean => {
           if (text.trim() === '') return true;
@@ -260,7 +263,7 @@ export class KubeClient {
           if (pending !== '' && !line(pending)) return;
           end(null);
         });
-        res.on('error', (err) => end(connectionError(req.what, url, err)));
+        res.on('error', (err) => end(connectionError(req.what, url, midway(err, 'stream'))));
         res.on('close', () => { if (!res.complete) end(connectionError(req.what, url, new Error('the connection closed mid-stream'))); });
       });
       r.end();

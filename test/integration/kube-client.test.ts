@@ -380,3 +380,22 @@ describe('@kubernetes/client-node stays unloaded', () => {
     }
   });
 });
+
+describe('start-up without a Kubernetes configuration', () => {
+  it('stops at once with one EPI_KUBECONFIG line saying what was looked for', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'epictetus-home-'));
+    try {
+      const service = startService({
+        CLOUDFLARE_API_TOKEN: 'sim-token-0123456789abcdefghijklmnop', CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:9/client/v4',
+        CLOUDFLARE_ZONE_ID: '0123456789abcdef0123456789abcdef', DNS_HOSTNAMES: 'app.example.com', HOME: home,
+      });
+      expect(await service.exit).toBe(1);
+      const loud = service.logs.filter((l) => l.level >= 40);
+      expect(loud).toHaveLength(1);
+      expect(loud[0]).toMatchObject({ level: 50, code: 'EPI_KUBECONFIG' });
+      expect(loud[0]?.msg).toBe(`no Kubernetes configuration found: K8S_CONFIG_PATH is empty; not inside a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset); KUBECONFIG is not set; ${join(home, '.kube', 'config')} does not exist. Set K8S_CONFIG_PATH to a kubeconfig file, or run inside a cluster with a service account`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

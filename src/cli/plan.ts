@@ -14,14 +14,14 @@ import type { ResolvedClaims } from '../reconcile/claims.js';
 import { desiredState } from '../reconcile/desired.js';
 import { changeCount, plan, type Plan } from '../reconcile/plan.js';
 import { selectorKeys } from '../reconcile/selector.js';
-import { podNamespace } from './pod.js';
 import type { CommandOptions } from './usage.js';
 
-async function computePlan(config: Config): Promise<{ plan: Plan; claims: ResolvedClaims; zones: ZoneReadStatus[] }> {
+async function computePlan(config: Config, env: NodeJS.ProcessEnv): Promise<{ plan: Plan; claims: ResolvedClaims; zones: ZoneReadStatus[] }> {
+  const kc = loadKubeConfig(config.kubeconfigPath, { env });
   const log = createLogger({ level: 'silent', format: 'json', secrets: () => [config.cloudflare.apiToken] });
-  const sources = new Sources(createKubeApi(loadKubeConfig(config.kubeconfigPath)), {
+  const sources = new Sources(createKubeApi(kc), {
     hostnames: config.hostnames, defaults: config.defaults, watchServices: config.watchServices,
-    claimPolicy: { namespaces: config.claims.namespaces ?? [podNamespace()], domains: config.claims.domains },
+    claimPolicy: { namespaces: config.claims.namespaces ?? [kc.inCluster ? kc.namespace : 'default'], domains: config.claims.domains },
     nodeSelector: config.policy.nodeSelector, externalIpLabel: config.externalIpLabel, confirmVanishedFraction: 1,
   }, log);
   const stop = new AbortController();
@@ -53,6 +53,7 @@ async function computePlan(config: Config): Promise<{ plan: Plan; claims: Resolv
     return { plan: p, claims: sources.claims(), zones: cache.status().zones };
   } finally {
     stop.abort();
+    kc.close();
   }
 }
 
@@ -101,7 +102,7 @@ export async function planCommand({ json }: CommandOptions<'plan'>, env: NodeJS.
     return 1;
   }
   try {
-    const r = await computePlan(config);
+    const r = await computePlan(config, env);
     const p = r.plan;
     const changes = p.zones.reduce((n, z) => n + changeCount(z), 0);
     if (json) {

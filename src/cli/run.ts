@@ -11,7 +11,7 @@ import { Controller } from '../controller/controller.js';
 import { HoldManager } from '../controller/holds.js';
 import { recordNodeEvents } from '../controller/node-events.js';
 import { RemovalTracker, type RemovalObserver } from '../controller/removals.js';
-import { createKubeApi, loadKubeConfig, type KubeApi } from '../kube/api.js';
+import { createKubeApi, loadKubeConfig, type KubeApi, type KubeConnection } from '../kube/api.js';
 import { EventRecorder, eventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
 import { createLeaseApi } from '../kube/lease-api.js';
@@ -23,7 +23,6 @@ import { EpictetusError, errorCode, errorMessage, registerSecrets } from '../mod
 import type { NodeSnapshot } from '../model/types.js';
 import { Metrics } from '../server/metrics.js';
 import { buildHandler, listen } from '../server/server.js';
-import { podNamespace } from './pod.js';
 
 
 /** A refused token stops the service with one clear error; an unreachable API does not (it is retried). */
@@ -49,28 +48,34 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
   }
   const token = new TokenSource(config.cloudflare.apiToken, config.cloudflare.tokenFile);
   const log = createLogger({ level: config.log.level, format: config.log.format, secrets: () => token.secrets() });
-  const leaderElection = config.leaderElection ?? config.kubeconfigPath === '';
+  let kube: KubeConnection;
+  try {
+    kube = loadKubeConfig(config.kubeconfigPath, { env });
+  } catch (err) {
+    log.error({ code: errorCode(err) }, errorMessage(err));
+    return 1;
+  }
+  const leaderElection = config.leaderElection ?? kube.inCluster;
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   log.info({
     hostnames: config.hostnames.map((h) => h.name), zones: config.cloudflare.zoneIds.length > 0 ? config.cloudflare.zoneIds : '(discover)',
     services: config.watchServices, recordTypes: config.recordTypes, owner: config.ownerId,
     syncIntervalS: config.syncIntervalMs / 1000, floor: config.minRecordsPerHostname, leaderElection, identity, dryRun: config.dryRun,
-    kubeconfig: config.kubeconfigPath || '(in-cluster)', cloudflare: config.cloudflare.baseUrl,
+    kubernetes: kube.describe(), cloudflare: config.cloudflare.baseUrl,
   }, 'starting epictetus');
-  if (!leaderElection && config.kubeconfigPath === '') {
+  if (!leaderElection && kube.inCluster) {
     log.warn('leader election is off inside a cluster: run exactly one replica, or two would both write DNS');
   }
   const stopWatchingToken = token.watch(log);
   registerSecrets(() => token.secrets());
-  return run(config, token, log, leaderElection, identity, signal).finally(stopWatchingToken).catch((err: unknown) => {
+  return run(config, kube, token, log, leaderElection, identity, signal).finally(() => { stopWatchingToken(); kube.close(); }).catch((err: unknown) => {
     log.error({ code: errorCode(err) }, errorMessage(err));
     return err instanceof EpictetusError ? 1 : 70;
   });
 }
 
-async function run(config: Config, token: TokenSource, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
+async function run(config: Config, kc: KubeConnection, token: TokenSource, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
   // Clients
-  const kc = loadKubeConfig(config.kubeconfigPath);
   const kubeApi = createKubeApi(kc);
   const provider = createCloudflareProvider({
     apiToken: () => token.current(), baseUrl: config.cloudflare.baseUrl,
@@ -91,7 +96,7 @@ async function run(config: Config, token: TokenSource, log: Logger, leaderElecti
   // Sources: every signal, as small snapshots
   const sources = new Sources(kubeApi, {
     hostnames: config.hostnames, defaults: config.defaults, watchServices: config.watchServices,
-    claimPolicy: { namespaces: config.claims.namespaces ?? [podNamespace()], domains: config.claims.domains },
+    claimPolicy: { namespaces: config.claims.namespaces ?? [kc.inCluster ? kc.namespace : 'default'], domains: config.claims.domains },
     nodeSelector: config.policy.nodeSelector, externalIpLabel: config.externalIpLabel,
     confirmVanishedFraction: config.maxUnhealthyFraction,
   }, log);
@@ -100,7 +105,7 @@ async function run(config: Config, token: TokenSource, log: Logger, leaderElecti
   // Leadership: only the leader writes
   const leaderEvents = new EventEmitter();
   const elector = leaderElection
-    ? new LeaderElector(createLeaseApi(kc), { namespace: config.lease.namespace || podNamespace(), name: config.lease.name, identity }, log.child({ component: 'leader' }), {
+    ? new LeaderElector(createLeaseApi(kc), { namespace: config.lease.namespace || (kc.inCluster ? kc.namespace : 'default'), name: config.lease.name, identity }, log.child({ component: 'leader' }), {
       onStartedLeading: () => leaderEvents.emit('leading'),
       onStoppedLeading: () => undefined,
     })
@@ -149,7 +154,7 @@ async function run(config: Config, token: TokenSource, log: Logger, leaderElecti
   if (config.health.enabled) {
     const handler = buildHandler({
       controller: () => controller.status(), watches: () => sources.statuses(), apis: () => apiHealth.snapshot(), metrics: metrics.registry,
-      leadership: () => ({ enabled: elector !== undefined, role: isLeader() ? 'leader' : 'follower', leader: elector ? elector.leader() ?? null : identity, identity }),
+      leadership: () => ({ enabled: elector !== undefined, role: isLeader() ? 'leader' : 'follower', leader: elector ? elector.leader() ?? null : identity, identity, problem: elector?.problem() ?? null }),
       livenessTimeoutMs: config.health.livenessTimeoutMs, syncIntervalMs: config.syncIntervalMs,
     });
     const l = await listen(handler, config.health.port, config.health.bindAddress);

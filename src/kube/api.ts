@@ -1,6 +1,12 @@
-/** The Kubernetes calls the sources need, over @kubernetes/client-node. */
-import * as k8s from '@kubernetes/client-node';
+/**
+ * The Kubernetes calls the sources need — list (paged) and watch of Nodes, Services and
+ * EndpointSlices, /version, and one merge patch of a Node annotation — over KubeClient.
+ */
 import { EpictetusError } from '../model/errors.js';
+import { KubeClient, type CallOptions } from './http.js';
+import { resolveKubeTarget, type ResolveOptions } from './kubeconfig.js';
+
+export type { CallOptions } from './http.js';
 
 export interface ListPage {
   readonly items: readonly unknown[];
@@ -10,10 +16,20 @@ export interface ListPage {
 
 export interface WatchHandle { abort(): void }
 
+export interface ListOptions extends CallOptions {
+  readonly limit: number;
+  readonly continue?: string | undefined;
+}
+
 /** List and watch of one resource, cluster-wide. */
 export interface ResourceApi {
-  list(opts: { limit: number; continue?: string }): Promise<ListPage>;
-  /** Streams events from `resourceVersion`; `onDone` is called once when the stream ends. */
+  /** One page; the next is asked for with its `continue`. */
+  list(opts: ListOptions): Promise<ListPage>;
+  /**
+   * Streams events from `resourceVersion`; `onDone` is called once when the stream ends: null
+   * when the server ended it, else the error (`status` 410 when the version is too old). Not
+   * called after `abort()`.
+   */
   watch(
     resourceVersion: string,
     onEvent: (type: string, object: unknown) => void,
@@ -24,83 +40,77 @@ export interface ResourceApi {
 export interface KubeApi {
   readonly nodes: ResourceApi;
   readonly services: ResourceApi;
-  version(): Promise<string>;
+  /** discovery.k8s.io/v1 EndpointSlices of every namespace, optionally only those matching a label selector. */
+  endpointSlices(opts?: { readonly labelSelector?: string }): ResourceApi;
+  version(opts?: CallOptions): Promise<string>;
   /** A JSON merge patch of one Node annotation (null removes it): nothing else is touched. */
-  setNodeAnnotation(node: string, key: string, value: string | null): Promise<void>;
+  setNodeAnnotation(node: string, key: string, value: string | null, opts?: CallOptions): Promise<void>;
 }
 
-export function loadKubeConfig(path: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  try {
-    if (path === '') kc.loadFromCluster();
-    else kc.loadFromFile(path);
-  } catch (err) {
-    throw new EpictetusError('EPI_KUBECONFIG', `cannot load ${path === '' ? 'in-cluster config' : `kubeconfig ${path}`}: ${(err as Error).message}`, { cause: err });
-  }
-  if (kc.getCurrentCluster() === null) {
-    throw new EpictetusError('EPI_KUBECONFIG', path === ''
-      ? 'no in-cluster config: KUBERNETES_SERVICE_HOST is not set (set K8S_CONFIG_PATH to a kubeconfig outside a cluster)'
-      : `kubeconfig ${path} has no current cluster`);
-  }
-  return kc;
+/** The connection `loadKubeConfig` resolves; `describe()` says which source, context and server. */
+export type KubeConnection = KubeClient;
+
+/**
+ * K8S_CONFIG_PATH when set (`path`), else in-cluster, else KUBECONFIG, else ~/.kube/config
+ * (see kubeconfig.ts); EPI_KUBECONFIG naming the file and the problem when none works.
+ */
+export function loadKubeConfig(path: string, opts: ResolveOptions = {}): KubeConnection {
+  return new KubeClient(resolveKubeTarget(path, opts));
 }
 
-export function mapKubeError(err: unknown, what: string): EpictetusError {
-  if (err instanceof EpictetusError) return err;
-  const code = (err as { code?: unknown }).code;
-  const status = typeof code === 'number' ? code : (err as { statusCode?: unknown }).statusCode;
-  if (typeof status === 'number') {
-    const retryable = status === 429 || status >= 500;
-    return new EpictetusError('EPI_KUBE_HTTP', `Kubernetes ${what}: HTTP ${status}`, { retryable, status });
-  }
-  return new EpictetusError('EPI_KUBE_CONNECTION', `Kubernetes ${what}: ${(err as Error)?.message ?? String(err)}`, { retryable: true });
+/** Server-side watch timeout, jittered so that replicas do not reconnect in step. */
+export function watchTimeoutSeconds(random: () => number = Math.random): number {
+  return 240 + Math.floor(random() * 61);
 }
 
-function resourceApi(
-  watch: k8s.Watch,
-  path: string,
-  what: string,
-  list: (opts: { limit: number; _continue?: string }) => Promise<{ items: unknown[]; metadata?: { resourceVersion?: string; _continue?: string } }>,
-): ResourceApi {
+/** A watch that sees no byte for its timeout plus this long is ended as failed. */
+export const WATCH_IDLE_GRACE_MS = 30_000;
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+interface ListAnswer { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } }
+
+function resourceApi(client: KubeClient, path: string, what: string, labelSelector?: string): ResourceApi {
   return {
-    async list({ limit, continue: cont }) {
-      try {
-        const res = await list({ limit, ...(cont ? { _continue: cont } : {}) });
-        return { items: res.items, resourceVersion: res.metadata?.resourceVersion ?? '', continue: res.metadata?._continue || undefined };
-      } catch (err) {
-        throw mapKubeError(err, `list ${what}`);
-      }
+    async list({ limit, continue: cont, signal, timeoutMs }) {
+      const answer = await client.request<ListAnswer | undefined>({
+        path: `${path}${query({ limit, continue: cont, labelSelector })}`, what: `list ${what}`, signal, timeoutMs,
+      });
+      if (!Array.isArray(answer?.items)) throw new EpictetusError('EPI_KUBE_DECODE', `Kubernetes list ${what}: the answer has no items list`, { retryable: true });
+      const rv = answer.metadata?.resourceVersion;
+      const next = answer.metadata?.continue;
+      return { items: answer.items as unknown[], resourceVersion: typeof rv === 'string' ? rv : '', continue: typeof next === 'string' && next !== '' ? next : undefined };
     },
     async watch(resourceVersion, onEvent, onDone) {
-      const controller = await watch.watch(path,
-        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 240 + Math.floor(Math.random() * 60) },
-        (type: string, object: unknown) => onEvent(type, object), onDone);
-      return { abort: () => controller.abort() };
+      const timeoutSeconds = watchTimeoutSeconds();
+      return client.watch({
+        path: `${path}${query({ watch: true, resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector })}`,
+        what: `watch ${what}`, idleTimeoutMs: timeoutSeconds * 1000 + WATCH_IDLE_GRACE_MS, onEvent, onDone,
+      });
     },
   };
 }
 
-export function createKubeApi(kc: k8s.KubeConfig): KubeApi {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const versionApi = kc.makeApiClient(k8s.VersionApi);
-  const watch = new k8s.Watch(kc);
+export function createKubeApi(client: KubeConnection): KubeApi {
   return {
-    nodes: resourceApi(watch, '/api/v1/nodes', 'nodes', (o) => core.listNode(o)),
-    services: resourceApi(watch, '/api/v1/services', 'services', (o) => core.listServiceForAllNamespaces(o)),
-    async version() {
-      try {
-        return (await versionApi.getCode()).gitVersion;
-      } catch (err) {
-        throw mapKubeError(err, 'version');
-      }
+    nodes: resourceApi(client, '/api/v1/nodes', 'nodes'),
+    services: resourceApi(client, '/api/v1/services', 'services'),
+    endpointSlices: (opts = {}) => resourceApi(client, '/apis/discovery.k8s.io/v1/endpointslices', 'endpointslices', opts.labelSelector),
+    async version(opts = {}) {
+      const v = await client.request<{ gitVersion?: unknown } | undefined>({ path: '/version', what: 'version', ...opts });
+      if (typeof v?.gitVersion !== 'string') throw new EpictetusError('EPI_KUBE_DECODE', 'Kubernetes version: the answer has no gitVersion', { retryable: true });
+      return v.gitVersion;
     },
-    async setNodeAnnotation(node, key, value) {
-      try {
-        await core.patchNode({ name: node, body: { metadata: { annotations: { [key]: value } } } },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
-      } catch (err) {
-        throw mapKubeError(err, `annotate node ${node}`);
-      }
+    async setNodeAnnotation(node, key, value, opts = {}) {
+      await client.request({
+        method: 'PATCH', path: `/api/v1/nodes/${encodeURIComponent(node)}`, what: `annotate node ${node}`,
+        contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [key]: value } } }, ...opts,
+      });
     },
   };
 }

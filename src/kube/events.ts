@@ -4,9 +4,10 @@
  * an Event that cannot be written is logged and dropped, never in the way of DNS work.
  */
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.js';
 import { errorMessage } from '../model/errors.js';
+import type { KubeConnection } from './api.js';
+import { microTime } from './micro-time.js';
 
 export interface EventTarget {
   readonly kind: 'Node' | 'Service';
@@ -22,7 +23,23 @@ export interface EventSpec {
   readonly note: string;
 }
 
-export interface EventSink { create(namespace: string, body: k8s.EventsV1Event): Promise<unknown> }
+/** An events.k8s.io/v1 Event as written. */
+export interface KubeEvent {
+  readonly apiVersion: 'events.k8s.io/v1';
+  readonly kind: 'Event';
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  /** MicroTime: six fractional digits. */
+  readonly eventTime: string;
+  readonly reportingController: string;
+  readonly reportingInstance: string;
+  readonly action: string;
+  readonly reason: string;
+  readonly type: 'Normal' | 'Warning';
+  readonly note: string;
+  readonly regarding: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string; readonly uid?: string };
+}
+
+export interface EventSink { create(namespace: string, body: KubeEvent): Promise<unknown> }
 
 export interface EventRecorderOptions {
   readonly instance: string;
@@ -34,9 +51,13 @@ export interface EventRecorderOptions {
 
 export const REPORTING_CONTROLLER = 'epictetus';
 
-export function eventSink(kc: k8s.KubeConfig): EventSink {
-  const api = kc.makeApiClient(k8s.EventsV1Api);
-  return { create: (namespace, body) => api.createNamespacedEvent({ namespace, body }) };
+export function eventSink(client: KubeConnection): EventSink {
+  return {
+    create: (namespace, body) => client.request({
+      method: 'POST', path: `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+      what: `create event in ${namespace}`, body,
+    }),
+  };
 }
 
 export class EventRecorder {
@@ -59,10 +80,10 @@ export class EventRecorder {
     if (this.last.size > 10_000) this.prune(now, interval);
     // Events about cluster-scoped objects (Nodes) live in the default namespace.
     const namespace = target.namespace ?? 'default';
-    const body: k8s.EventsV1Event = {
+    const body: KubeEvent = {
       apiVersion: 'events.k8s.io/v1', kind: 'Event',
       metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace },
-      eventTime: new k8s.V1MicroTime(now),
+      eventTime: microTime(now),
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: this.opts.instance.slice(0, 128),
       action: spec.action, reason: spec.reason, type: spec.type, note: spec.note.slice(0, 1000),

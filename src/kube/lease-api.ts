@@ -1,11 +1,13 @@
-/** The Lease calls leader election needs, over @kubernetes/client-node. */
-import * as k8s from '@kubernetes/client-node';
+/** The coordination.k8s.io/v1 Lease calls leader election needs: get, create, replace. */
 import { EpictetusError } from '../model/errors.js';
-import { mapKubeError } from './api.js';
+import type { KubeConnection } from './api.js';
+import type { CallOptions } from './http.js';
+import { microTime, parseTime } from './micro-time.js';
 
 export interface LeaseRecord {
   readonly holderIdentity: string;
   readonly leaseDurationSeconds: number;
+  /** Wall-clock ms: for people and other clients to read, never for deadlines. */
   readonly acquireTime: number;
   readonly renewTime: number;
   readonly leaseTransitions: number;
@@ -14,52 +16,62 @@ export interface LeaseRecord {
 export interface StoredLease extends LeaseRecord { readonly resourceVersion: string }
 
 export interface LeaseApi {
-  get(namespace: string, name: string): Promise<StoredLease | undefined>;
+  get(namespace: string, name: string, opts?: CallOptions): Promise<StoredLease | undefined>;
   /** Creates, or replaces the version read (`resourceVersion`); a lost race is EPI_LEASE_CONFLICT. */
-  write(namespace: string, name: string, record: LeaseRecord, resourceVersion?: string): Promise<StoredLease>;
+  write(namespace: string, name: string, record: LeaseRecord, resourceVersion?: string, opts?: CallOptions): Promise<StoredLease>;
 }
 
-const time = (v: unknown): number => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) || 0 : 0);
+interface ApiLease {
+  metadata?: { resourceVersion?: unknown };
+  spec?: { holderIdentity?: unknown; leaseDurationSeconds?: unknown; acquireTime?: unknown; renewTime?: unknown; leaseTransitions?: unknown };
+}
 
-function fromApi(l: k8s.V1Lease): StoredLease {
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+function fromApi(l: ApiLease | undefined): StoredLease {
+  const spec = l?.spec ?? {};
   return {
-    holderIdentity: l.spec?.holderIdentity ?? '',
-    leaseDurationSeconds: l.spec?.leaseDurationSeconds ?? 0,
-    acquireTime: time(l.spec?.acquireTime),
-    renewTime: time(l.spec?.renewTime),
-    leaseTransitions: l.spec?.leaseTransitions ?? 0,
-    resourceVersion: l.metadata?.resourceVersion ?? '',
+    holderIdentity: typeof spec.holderIdentity === 'string' ? spec.holderIdentity : '',
+    leaseDurationSeconds: num(spec.leaseDurationSeconds),
+    acquireTime: parseTime(spec.acquireTime),
+    renewTime: parseTime(spec.renewTime),
+    leaseTransitions: num(spec.leaseTransitions),
+    resourceVersion: typeof l?.metadata?.resourceVersion === 'string' ? l.metadata.resourceVersion : '',
   };
 }
 
-export function createLeaseApi(kc: k8s.KubeConfig): LeaseApi {
-  const api = kc.makeApiClient(k8s.CoordinationV1Api);
+const status = (err: unknown): unknown => (err instanceof EpictetusError ? err.status : undefined);
+
+export function createLeaseApi(client: KubeConnection): LeaseApi {
+  const base = (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   return {
-    async get(namespace, name) {
+    async get(namespace, name, opts = {}) {
       try {
-        return fromApi(await api.readNamespacedLease({ name, namespace }));
+        return fromApi(await client.request<ApiLease>({ path: `${base(namespace)}/${encodeURIComponent(name)}`, what: `get lease ${namespace}/${name}`, ...opts }));
       } catch (err) {
-        if ((err as { code?: unknown }).code === 404) return undefined;
-        throw mapKubeError(err, `read lease ${namespace}/${name}`);
+        if (status(err) === 404) return undefined;
+        throw err;
       }
     },
-    async write(namespace, name, r, resourceVersion) {
-      const body: k8s.V1Lease = {
+    async write(namespace, name, r, resourceVersion, opts = {}) {
+      const body = {
         apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
         metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },
         spec: {
           holderIdentity: r.holderIdentity, leaseDurationSeconds: r.leaseDurationSeconds,
-          acquireTime: new k8s.V1MicroTime(r.acquireTime), renewTime: new k8s.V1MicroTime(r.renewTime), leaseTransitions: r.leaseTransitions,
+          acquireTime: microTime(r.acquireTime), renewTime: microTime(r.renewTime), leaseTransitions: r.leaseTransitions,
         },
       };
       try {
         return fromApi(resourceVersion
-          ? await api.replaceNamespacedLease({ name, namespace, body })
-          : await api.createNamespacedLease({ namespace, body }));
+          ? await client.request<ApiLease>({ method: 'PUT', path: `${base(namespace)}/${encodeURIComponent(name)}`, what: `update lease ${namespace}/${name}`, body, ...opts })
+          : await client.request<ApiLease>({ method: 'POST', path: base(namespace), what: `create lease ${namespace}/${name}`, body, ...opts }));
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === 409) throw new EpictetusError('EPI_LEASE_CONFLICT', `lease ${namespace}/${name} changed under us`, { status: 409 });
-        throw mapKubeError(err, `write lease ${namespace}/${name}`);
+        // 409: another replica wrote first; 404 on a replace: the Lease was deleted since it was read.
+        if (status(err) === 409 || (resourceVersion && status(err) === 404)) {
+          throw new EpictetusError('EPI_LEASE_CONFLICT', `lease ${namespace}/${name} changed under us`, { status: 409, cause: err });
+        }
+        throw err;
       }
     },
   };

@@ -237,7 +237,7 @@ export class ListWatch<T> {
       const onDone = (err: unknown) => {
         const timedOut = (err as { name?: unknown } | null)?.name === 'TimeoutError';
         if (err && !timedOut) {
-          const status = (err as { statusCode?: unknown }).statusCode;
+          const status = (err as { statusCode?: unknown }).statusCode ?? (err as { status?: unknown }).status;
           finish(status === 410 ? { kind: 'expired' } : { kind: 'failed', error: err });
         } else finish({ kind: 'closed' });
       };

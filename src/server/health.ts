@@ -17,6 +17,8 @@ export interface Leadership {
   readonly role: 'leader' | 'follower';
   readonly leader: string | null;
   readonly identity: string;
+  /** Why this replica cannot read or write its Lease (RBAC, a wrong namespace), if so. */
+  readonly problem?: string | null;
 }
 
 export interface ProbeResult { readonly ok: boolean; readonly body: Record<string, unknown> }
@@ -26,6 +28,8 @@ export interface ProbeResult { readonly ok: boolean; readonly body: Record<strin
  * follower is ready once its watches are synced, so it can take over at once.
  */
 export function readiness(s: ControllerStatus, v?: Pick<HealthView, 'leadership' | 'watches'>): ProbeResult {
+  const lease = v?.leadership().problem;
+  if (lease) return { ok: false, body: { status: 'failing', reason: `cannot use the leader-election Lease: ${lease}` } };
   if (v && v.leadership().role === 'follower') {
     const unsynced = Object.entries(v.watches()).filter(([, w]) => !w.synced).map(([k]) => k);
     return unsynced.length === 0
@@ -60,8 +64,9 @@ const heldView = (h: ControllerStatus['held'][number]) =>
   ({ name: h.record.name, type: h.record.type, content: h.record.content, node: h.node, wouldBe: h.wouldBe });
 
 /** What keeps a running service from being `ok`: each a sentence for people. */
-export function problems(s: ControllerStatus, apis: Record<'kubernetes' | 'cloudflare', ApiCheck>): string[] {
+export function problems(s: ControllerStatus, apis: Record<'kubernetes' | 'cloudflare', ApiCheck>, leadership?: Leadership): string[] {
   const out: string[] = [];
+  if (leadership?.problem) out.push(`cannot use the leader-election Lease: ${leadership.problem}`);
   for (const [name, a] of Object.entries(apis)) if (!a.ok && a.checkedAt !== undefined) out.push(`the ${name} API does not answer: ${a.error ?? '?'}`);
   if (s.lastError) out.push(`last reconcile failed: ${s.lastError.message}`);
   for (const z of s.zones) if (z.read === 'failed') out.push(`zone ${z.name} cannot be read: ${z.error ?? '?'}`);
@@ -79,7 +84,7 @@ export function healthReport(v: HealthView): ProbeResult {
   const live = liveness(s, v);
   const excluded = s.verdicts.filter((n) => !n.eligible);
   const apis = v.apis();
-  const found = problems(s, apis);
+  const found = problems(s, apis, v.leadership());
   const status = !live.ok ? 'wedged' : !ready.ok ? String(ready.body.status) : found.length === 0 ? 'ok' : 'degraded';
   return {
     ok: live.ok,

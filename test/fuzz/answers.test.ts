@@ -1,6 +1,9 @@
 /** Broken Cloudflare answers and broken watch streams: clear errors, no crash, no DNS change. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudflareProvider } from '../../src/cloudflare/provider.js';
@@ -12,6 +15,7 @@ import { BASE_LABELS } from '../../src/kube/snapshot.js';
 import { createLogger } from '../../src/log/logger.js';
 import { EpictetusError } from '../../src/model/errors.js';
 import { makeNode } from '../../src/sim/kube/index.js';
+import { writeKubeconfig } from '../../src/sim/kube/kubeconfig.js';
 import { waitFor } from '../helpers/service.js';
 
 type Answer = { status: number; type: string; body: string; headers?: Record<string, string> };
@@ -175,8 +179,9 @@ describe('watch streams', () => {
 });
 
 describe('watch streams over HTTP', () => {
-  it('read events split across chunks and skip lines that are not JSON', async () => {
+  it('fail on a line that is not JSON, then read events split across chunks after reconnecting', async () => {
     const node = (name: string, ip: string) => ({ ...(makeNode(name, { externalIP: ip }) as { metadata: Record<string, unknown> }), kind: 'Node' });
+    let watches = 0;
     const kube = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.searchParams.get('watch') !== 'true') {
@@ -185,32 +190,37 @@ describe('watch streams over HTTP', () => {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
+      if (++watches === 1) {
+        res.write('not json at all\n'); // a broken stream: the watch fails (and is reopened), the process goes on
+        return;
+      }
       const line = JSON.stringify({ type: 'ADDED', object: node('b', '203.0.113.2') });
-      res.write('not json at all\n{"type":"ADDED","object":{"kind":"Node"');
+      res.write('{"type":"ADDED","object":{"kind":"Node"');
       res.write('}}\n');
       res.write(line.slice(0, 40));
       setTimeout(() => res.write(`${line.slice(40)}\n{"type":"WEIRD","object":7}\n`), 50);
     });
     await new Promise<void>((r) => kube.listen(0, '127.0.0.1', () => r()));
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    const { createKubeApi } = await import('../../src/kube/api.js');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(kube.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
-    });
+    const dir = mkdtempSync(join(tmpdir(), 'epictetus-fuzz-'));
+    writeKubeconfig(join(dir, 'kubeconfig'), `http://127.0.0.1:${(kube.address() as AddressInfo).port}`);
+    const { createKubeApi, loadKubeConfig } = await import('../../src/kube/api.js');
+    const client = loadKubeConfig(join(dir, 'kubeconfig'));
     const log = createLogger({ level: 'silent', format: 'json', secrets: () => [] });
-    const lw = new ListWatch(createKubeApi(kc).nodes, nodeCodec(() => ({ labels: new Set(BASE_LABELS) })), log, () => undefined);
+    const lw = new ListWatch(createKubeApi(client).nodes, nodeCodec(() => ({ labels: new Set(BASE_LABELS) })), log, () => undefined, { backoffBaseMs: 1 });
     const stop = new AbortController();
     try {
       await lw.start(stop.signal);
       await waitFor(() => lw.items.has('b') || undefined, 5_000, 'event after garbage');
       expect([...lw.items.keys()].sort()).toEqual(['a', 'b']);
       expect(lw.items.get('b')?.ipv4).toEqual(['203.0.113.2']);
+      expect(lw.status().watchRestarts).toBeGreaterThanOrEqual(1);
+      expect(lw.status().lastError).toContain('Kubernetes watch nodes: the stream sent a line that is not a watch event: not json at all');
     } finally {
       stop.abort();
+      client.close();
       kube.closeAllConnections();
       kube.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -65,6 +65,21 @@ function isDryRun(params: URLSearchParams, body?: JsonObject): boolean {
   return values.length > 0;
 }
 
+/** DeleteOptions.gracePeriodSeconds, from the body or else from the query (as the API server decodes them). */
+function gracePeriodSeconds(params: URLSearchParams, options: JsonObject | undefined): number | undefined {
+  const value = options ? options.gracePeriodSeconds : params.get('gracePeriodSeconds');
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n)) {
+    throw errors.badRequest(
+      options
+        ? `json: cannot unmarshal ${typeof value === 'string' ? 'string' : 'value'} into Go struct field DeleteOptions.gracePeriodSeconds of type int64`
+        : `strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
+    );
+  }
+  return n;
+}
+
 function validateListOptions(params: URLSearchParams, watch: boolean): void {
   const match = params.get('resourceVersionMatch') ?? '';
   const sendInitialEvents = params.has('sendInitialEvents');
@@ -197,6 +212,7 @@ export class Handlers {
         const preconditions = objectAt(options, 'preconditions');
         const result = this.store.delete(def, namespace, name, {
           dryRun: isDryRun(params, options),
+          gracePeriodSeconds: gracePeriodSeconds(params, options),
           preconditions: {
             uid: typeof preconditions?.uid === 'string' ? preconditions.uid : undefined,
             resourceVersion: typeof preconditions?.resourceVersion === 'string' ? preconditions.resourceVersion : undefined,

@@ -45,9 +45,17 @@ export interface ResourceDef extends GroupResource {
   decode?(obj: JsonObject): void;
   /** Defaults and dropped fields on create; `existing` lists this resource's current objects. */
   prepareForCreate?(obj: JsonObject, existing: () => Iterable<JsonObject>): void;
+  /** Changes the server makes on every update (e.g. bumping metadata.generation); `old` is the stored object. */
+  prepareForUpdate?(obj: JsonObject, old: JsonObject): void;
   validate?(obj: JsonObject, old: JsonObject | undefined): FieldError[];
   /** Throws to refuse a delete (e.g. the `default` namespace). */
   beforeDelete?(obj: JsonObject): void;
+  /**
+   * Kinds deleted gracefully (pods): the grace period a DELETE gets, from the one it asked for
+   * (the strategy's CheckGracefulDelete). Above 0 the object stays, marked with deletionTimestamp,
+   * until a delete with a shorter period (0: now) ends it.
+   */
+  gracePeriod?(obj: JsonObject, requested: number | undefined): number;
   /** Served from another resource's storage, converted both ways (core/v1 Events are events.k8s.io/v1 ones). */
   storedAs?: StorageView;
 }

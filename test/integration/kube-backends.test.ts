@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, type TestContext } from 'vitest';
 import { CloudflareSim } from '../../src/sim/cloudflare/index.js';
 import { makeNode } from '../../src/sim/kube/index.js';
-import { startSimBackend, startRealBackend, type BackendKind, type KubeBackend } from '../helpers/kube-backend.js';
+import { startSimBackend, startRealBackend, type BackendKind, type KubeBackend, type SliceEvent } from '../helpers/kube-backend.js';
 import { buildKubeApiserver } from '../helpers/kube-apiserver.js';
 import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
 
@@ -270,10 +270,159 @@ describe.each<{ kind: BackendKind }>([{ kind: 'sim' }, { kind: 'real' }])('the s
     expect(event.reportingComponent).toBe('epictetus');
     expect(event.message).toContain(`${HOST} A ${nodeIp(1)} (both-ca-taints)`);
   });
+
+  describe('EndpointSlices', () => {
+    const SERVICE_LABEL = 'kubernetes.io/service-name';
+    const MANAGED_BY = { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' };
+    const bySelector = (service: string) => `${SERVICE_LABEL}=${service}`;
+    const endpointOf = (e: SliceEvent, pod: string) => e.object.endpoints?.find((p) => p.targetRef?.name === pod);
+
+    it('follows a selected Pod: ready on its node, not ready, ready, terminating, gone', async (ctx) => {
+      const b = use(ctx);
+      await b.createNode(makeNode('worker-1', { externalIP: nodeIp(1) }));
+      const svc = await b.createSelectorService({ name: 'eps-web', selector: { app: 'eps-web' }, labels: { team: 'edge' } });
+      const watch = await b.watchEndpointSlices({ namespace: 'default', labelSelector: bySelector('eps-web') });
+      try {
+        const ours = (e: SliceEvent) => e.object.metadata?.ownerReferences?.some((o) => o.uid === svc.metadata?.uid) === true;
+        const web = (e: SliceEvent) => (ours(e) ? endpointOf(e, 'web-1') : undefined);
+        await b.createPod({ name: 'web-1', node: 'worker-1', labels: { app: 'eps-web' }, ip: '10.244.1.5' });
+
+        const ready = await watch.next((e) => web(e)?.conditions?.ready === true);
+        expect(web(ready)).toMatchObject({
+          addresses: ['10.244.1.5'],
+          nodeName: 'worker-1',
+          conditions: { ready: true, serving: true, terminating: false },
+          targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1' },
+        });
+        expect(ready.object.addressType).toBe('IPv4');
+        expect(ready.object.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
+        expect(ready.object.metadata?.labels).toEqual({ team: 'edge', [SERVICE_LABEL]: 'eps-web', ...MANAGED_BY });
+        expect(ready.object.metadata?.generateName).toBe('eps-web-');
+        expect(ready.object.metadata?.ownerReferences).toEqual([
+          { apiVersion: 'v1', kind: 'Service', name: 'eps-web', uid: svc.metadata?.uid, controller: true, blockOwnerDeletion: true },
+        ]);
+        // The cluster-wide list, over plain HTTP, says the same.
+        const listed = await b.request('GET', `/apis/discovery.k8s.io/v1/endpointslices?labelSelector=${encodeURIComponent(bySelector('eps-web'))}`);
+        expect(listed.status).toBe(200);
+        const items = (listed.body as { kind: string; items: Array<{ endpoints: unknown[] }> }).items;
+        expect((listed.body as { kind: string }).kind).toBe('EndpointSliceList');
+        expect(items).toHaveLength(1);
+        expect(items[0]?.endpoints).toEqual([expect.objectContaining({ addresses: ['10.244.1.5'], nodeName: 'worker-1' })]);
+
+        let from = watch.events.length;
+        await b.setPodReady('default', 'web-1', false);
+        const notReady = await watch.next((e) => web(e)?.conditions?.ready === false, { from });
+        expect(web(notReady)?.conditions).toEqual({ ready: false, serving: false, terminating: false });
+
+        from = watch.events.length;
+        await b.setPodReady('default', 'web-1', true);
+        await watch.next((e) => web(e)?.conditions?.ready === true, { from });
+
+        from = watch.events.length;
+        const deleting = await b.startPodTermination('default', 'web-1', 30);
+        expect(deleting.metadata?.deletionTimestamp).toBeDefined();
+        expect(deleting.metadata?.deletionGracePeriodSeconds).toBe(30);
+        const terminating = await watch.next((e) => web(e)?.conditions?.terminating === true, { from });
+        expect(web(terminating)?.conditions).toEqual({ ready: false, serving: true, terminating: true });
+        // Nothing stops it: the Pod stays, marked, until deleted with gracePeriodSeconds 0.
+        const marked = (await b.listPods()).find((p) => p.metadata?.name === 'web-1');
+        expect(marked?.metadata?.deletionTimestamp).toBeDefined();
+
+        from = watch.events.length;
+        await b.finishPodTermination('default', 'web-1');
+        const gone = await watch.next((e) => ours(e) && e.type === 'MODIFIED' && endpointOf(e, 'web-1') === undefined, { from });
+        expect(gone.object.endpoints ?? []).toEqual([]);
+        expect((await b.listPods()).some((p) => p.metadata?.name === 'web-1')).toBe(false);
+        const raw = await b.request('GET', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${gone.object.metadata?.name ?? ''}`);
+        expect(raw.body).toMatchObject({ kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', addressType: 'IPv4', endpoints: null, ports: null });
+      } finally {
+        watch.stop();
+      }
+    }, 60_000);
+
+    it('lists only Pods that have an IP and a Node, and takes a Pod in once its Node exists', async (ctx) => {
+      const b = use(ctx);
+      await b.createNode(makeNode('worker-1', { externalIP: nodeIp(1) }));
+      await b.createSelectorService({ name: 'eps-api', selector: { app: 'eps-api' } });
+      await b.createPod({ name: 'api-pending', node: 'worker-1', labels: { app: 'eps-api' } });
+      await b.createPod({ name: 'api-lost', node: 'worker-9', labels: { app: 'eps-api' }, ip: '10.244.9.2' });
+      await b.createPod({ name: 'other', node: 'worker-1', labels: { app: 'other' }, ip: '10.244.1.3' });
+      await b.createPod({ name: 'api-1', node: 'worker-1', labels: { app: 'eps-api' }, ip: '10.244.1.2', ready: false });
+      const pods = async () => (await b.listEndpointSlices({ namespace: 'default', labelSelector: bySelector('eps-api') }))
+        .flatMap((s) => s.endpoints ?? []).map((e) => `${e.targetRef?.name ?? ''}@${e.nodeName ?? ''}:${String(e.conditions?.ready)}`).sort();
+      await waitFor(async () => (await pods()).length > 0 || undefined, 15_000, 'an endpoint');
+      expect(await pods()).toEqual(['api-1@worker-1:false']);
+      // The controller retries the Service while a Pod's Node is missing (with back-off on a real server).
+      await b.createNode(makeNode('worker-9', { externalIP: nodeIp(9) }));
+      await waitFor(async () => (await pods()).length === 2 || undefined, 40_000, 'the Pod on worker-9');
+      expect(await pods()).toEqual(['api-1@worker-1:false', 'api-lost@worker-9:true']);
+    }, 60_000);
+
+    it('keeps a placeholder slice for a Service with no Pods, none without a selector, and deletes slices with their Service', async (ctx) => {
+      const b = use(ctx);
+      await b.createService({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'eps-manual', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
+      const svc = await b.createSelectorService({ name: 'eps-empty', selector: { app: 'nothing' } });
+      const slices = () => b.listEndpointSlices({ namespace: 'default', labelSelector: bySelector('eps-empty') });
+      const [placeholder] = await waitFor(async () => ((await slices()).length === 1 ? slices() : undefined), 15_000, 'the placeholder');
+      const raw = await b.request('GET', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${placeholder?.metadata?.name ?? ''}`);
+      expect(raw.body).toMatchObject({ addressType: 'IPv4', endpoints: null, ports: null, metadata: { labels: { [SERVICE_LABEL]: 'eps-empty', ...MANAGED_BY } } });
+      expect(placeholder?.metadata?.ownerReferences?.[0]?.uid).toBe(svc.metadata?.uid);
+      expect(await b.listEndpointSlices({ namespace: 'default', labelSelector: bySelector('eps-manual') })).toEqual([]);
+      await b.deleteService('default', 'eps-empty');
+      await waitFor(async () => (await slices()).length === 0 || undefined, 40_000, 'the slices to go with their Service');
+    }, 60_000);
+
+    it('takes hand-written slices, validated like the real API', async (ctx) => {
+      const b = use(ctx);
+      const path = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+      const created = await b.request('POST', path, {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'eps-hand', labels: { [SERVICE_LABEL]: 'eps-hand', 'endpointslice.kubernetes.io/managed-by': 'hand.example.com' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['192.0.2.10'], nodeName: 'worker-1', conditions: { ready: true } }],
+        ports: [{ port: 443 }],
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        metadata: { generation: 1 },
+        endpoints: [{ addresses: ['192.0.2.10'], nodeName: 'worker-1', conditions: { ready: true } }],
+        ports: [{ name: '', port: 443, protocol: 'TCP' }],
+      });
+      const invalid = await b.request('POST', path, {
+        metadata: { name: 'eps-bad' },
+        addressType: 'IPv5',
+        endpoints: [{ addresses: [] }, { addresses: ['192.0.2.1'], nodeName: 'Bad_Node' }],
+        ports: [{ name: 'http', protocol: 'ICMP' }, { name: 'http' }],
+      });
+      expect(invalid.status).toBe(422);
+      expect(invalid.body).toMatchObject({
+        reason: 'Invalid',
+        details: { name: 'eps-bad', group: 'discovery.k8s.io', kind: 'EndpointSlice' },
+        message:
+          'EndpointSlice.discovery.k8s.io "eps-bad" is invalid: [addressType: Unsupported value: "IPv5": supported values: "FQDN", "IPv4", "IPv6", ' +
+          'ports[0].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP", ports[1].name: Duplicate value: "http", ' +
+          'endpoints[0].addresses: Required value: must contain at least 1 address, ' +
+          'endpoints[1].nodeName: Invalid value: "Bad_Node": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character (e.g. \'example.com\', regex used for validation is \'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\')]',
+      });
+      const loopback = await b.request('POST', path, { metadata: { name: 'eps-lo' }, addressType: 'IPv4', endpoints: [{ addresses: ['127.0.0.1', '2001:db8::1'] }] });
+      expect((loopback.body as { message: string }).message).toBe(
+        'EndpointSlice.discovery.k8s.io "eps-lo" is invalid: [endpoints[0].addresses[0]: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128), ' +
+          'endpoints[0].addresses: Invalid value: "2001:db8::1": must be an IPv4 address]',
+      );
+      const wrongType = await b.request('POST', path, { metadata: { name: 'eps-type' }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], conditions: { ready: 'yes' } }] });
+      expect(wrongType.status).toBe(400);
+      expect((wrongType.body as { message: string }).message).toBe(
+        'EndpointSlice in version "v1" cannot be handled as a EndpointSlice: json: cannot unmarshal string into Go struct field EndpointConditions.endpoints.conditions.ready of type bool',
+      );
+      await b.request('DELETE', `${path}/eps-hand`);
+    });
+  });
 });
 
-/** Back to an empty cluster between tests: no Nodes, no Services of ours. */
+/** Back to an empty cluster between tests: no Pods, no Nodes, no Services of ours. */
 async function clean(b: KubeBackend): Promise<void> {
+  for (const pod of await b.listPods()) await b.finishPodTermination(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
   for (const node of await b.listNodes()) await b.deleteNode(node.metadata?.name ?? '');
   for (const svc of await b.listServices()) {
     const { namespace = '', name = '' } = svc.metadata ?? {};

@@ -67,7 +67,7 @@ export interface KubeBackend {
   /** A watch of EndpointSlices (ADDED/MODIFIED/DELETED as they come), from now on or from `resourceVersion`. */
   watchEndpointSlices(opts?: { namespace?: string; labelSelector?: string; resourceVersion?: string }): Promise<SliceWatch>;
   /** A raw JSON request with the backend's credentials; the answer's body as the server sent it (parsed). */
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  request(method: string, path: string, body?: unknown, contentType?: string): Promise<RawAnswer>;
   /** The Lease, or undefined when there is none. */
   getLease(namespace: string, name: string): Promise<k8s.V1Lease | undefined>;
   /** core/v1 Events of a namespace (Events about Nodes live in "default"). */
@@ -107,6 +107,13 @@ export interface PodOptions {
   readonly ready?: boolean;
   /** Container ports (default "http" 8080). */
   readonly ports?: ReadonlyArray<{ name?: string; containerPort: number }>;
+}
+
+export interface RawAnswer {
+  readonly status: number;
+  /** The body as the server sent it, parsed. */
+  readonly body: unknown;
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 export interface SliceEvent {
@@ -329,19 +336,19 @@ class ClientBackend implements Omit<KubeBackend, 'kind' | 'version' | 'forceWatc
     };
   }
 
-  async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<RawAnswer> {
     const options: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(options);
     const url = new URL(path, this.kc.getCurrentCluster()?.server);
     const send = url.protocol === 'https:' ? https.request : http.request;
-    const headers = { ...options.headers, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+    const headers = { ...options.headers, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': contentType }) };
     return new Promise((resolve, reject) => {
       const req = send(url, { ...options, method, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : (JSON.parse(text) as unknown) });
+          resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : (JSON.parse(text) as unknown), headers: res.headers });
         });
         res.on('error', reject);
       });

@@ -4,11 +4,19 @@
  * passes on one backend and fails on the other is a bug in the simulator or in the service.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, type TestContext } from 'vitest';
 import { CloudflareSim } from '../../src/sim/cloudflare/index.js';
+import type * as k8s from '@kubernetes/client-node';
 import { makeNode } from '../../src/sim/kube/index.js';
-import { startSimBackend, startRealBackend, type BackendKind, type KubeBackend, type SliceEvent } from '../helpers/kube-backend.js';
+import { builtinResources } from '../../src/sim/kube/kinds/index.js';
+import { openapiV3 } from '../../src/sim/kube/openapi/documents.js';
+import type { Prop } from '../../src/sim/kube/openapi/schema.js';
+import { builtinTypes } from '../../src/sim/kube/openapi/types.js';
+import { startSimBackend, startRealBackend, type BackendKind, type KubeBackend, type RawAnswer, type SliceEvent } from '../helpers/kube-backend.js';
 import { buildKubeApiserver } from '../helpers/kube-apiserver.js';
 import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
 
@@ -418,6 +426,121 @@ describe.each<{ kind: BackendKind }>([{ kind: 'sim' }, { kind: 'real' }])('the s
       await b.request('DELETE', `${path}/eps-hand`);
     });
   });
+
+  describe('field validation, OpenAPI and kubectl', () => {
+    const message = (a: RawAnswer) => (a.body as { message?: string }).message;
+
+    it('fails unknown fields with fieldValidation=Strict, drops them with a warning by default', async (ctx) => {
+      const b = use(ctx);
+      const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'fv-1', labelz: { a: 'b' } }, spec: { taint: [], taints: [{ key: 'k', effect: 'NoSchedule', foo: 1 }] } };
+      const strict = await b.request('POST', '/api/v1/nodes?fieldValidation=Strict', node);
+      expect(strict.status).toBe(400);
+      expect(message(strict)).toBe(
+        'Node in version "v1" cannot be handled as a Node: strict decoding error: unknown field "metadata.labelz", unknown field "spec.taint", unknown field "spec.taints[0].foo"',
+      );
+      const bogus = await b.request('POST', '/api/v1/nodes?fieldValidation=Bogus', node);
+      expect(bogus.status).toBe(422);
+      expect(message(bogus)).toBe('CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Bogus": supported values: "", "Ignore", "Strict", "Warn"');
+
+      const warned = await b.request('POST', '/api/v1/nodes', node);
+      expect(warned.status).toBe(201);
+      expect(warned.headers.warning).toBe('299 - "unknown field \\"metadata.labelz\\"", 299 - "unknown field \\"spec.taint\\"", 299 - "unknown field \\"spec.taints[0].foo\\""');
+      const created = warned.body as { metadata: object; spec: { taints: object[] } };
+      expect(created.metadata).not.toHaveProperty('labelz');
+      expect(created.spec).not.toHaveProperty('taint');
+      expect(created.spec.taints[0]).toEqual({ key: 'k', effect: 'NoSchedule' });
+
+      const patch = { metadata: { labels: { a: 'b' } }, spec: { foo: 1 } };
+      const strictPatch = await b.request('PATCH', '/api/v1/nodes/fv-1?fieldValidation=Strict', patch, 'application/strategic-merge-patch+json');
+      expect(strictPatch.status).toBe(422);
+      expect(message(strictPatch)).toBe(' "" is invalid: patch: Invalid value: "map[metadata:map[labels:map[a:b]] spec:map[foo:1]]": strict decoding error: unknown field "spec.foo"');
+      const ignored = await b.request('PATCH', '/api/v1/nodes/fv-1?fieldValidation=Ignore', patch, 'application/merge-patch+json');
+      expect(ignored.status).toBe(200);
+      expect(ignored.headers.warning).toBeUndefined();
+      expect((ignored.body as { metadata: { labels: object } }).metadata.labels).toEqual({ a: 'b' });
+    });
+
+    it('describes the kinds in OpenAPI v3 with the simulator\'s schemas, and advertises server-side field validation', async (ctx) => {
+      const b = use(ctx);
+      const index = (await b.request('GET', '/openapi/v3')).body as { paths: Record<string, { serverRelativeURL: string }> };
+      const served: Record<string, string[]> = {
+        'api/v1': ['Node', 'Namespace', 'Service', 'Pod', 'Event'],
+        'apis/discovery.k8s.io/v1': ['EndpointSlice'],
+        'apis/coordination.k8s.io/v1': ['Lease'],
+        'apis/events.k8s.io/v1': ['Event'],
+      };
+      let compared = 0;
+      for (const [gv, kinds] of Object.entries(served)) {
+        const url = index.paths[gv]?.serverRelativeURL ?? '';
+        expect(url, gv).toMatch(new RegExp(`^/openapi/v3/${gv}\\?hash=[0-9A-F]{128}$`));
+        const doc = (await b.request('GET', url)).body as OpenApiV3;
+        const schemas = doc.components.schemas;
+        for (const k of kinds) {
+          const schema = Object.values(schemas).find((s) => s['x-kubernetes-group-version-kind']?.some((g) => g.kind === k && `${g.group ? `apis/${g.group}` : 'api'}/${g.version}` === gv));
+          expect(schema, `${gv} ${k}`).toBeDefined();
+          const patch = Object.values(doc.paths).map((p) => p.patch).find((op) => op?.['x-kubernetes-group-version-kind']?.kind === k);
+          expect(patch?.parameters?.map((p) => p.name), `${gv} ${k} PATCH`).toContain('fieldValidation');
+          expect(Object.keys(patch?.requestBody?.content ?? {}), `${gv} ${k} PATCH`).toContain('application/strategic-merge-patch+json');
+        }
+        for (const t of builtinTypes.values()) {
+          const theirs = schemas[t.name];
+          if (t.kind !== 'struct' || t.open || !theirs) continue;
+          compared++;
+          expect(Object.keys(theirs.properties ?? {}).sort(), t.name).toEqual(Object.keys(t.props).sort());
+          expect([...(theirs.required ?? [])].sort(), `${t.name} required`).toEqual([...(t.required ?? [])].sort());
+          for (const [name, prop] of Object.entries(t.props)) expect(shapeOf(theirs.properties?.[name], prop), `${t.name}.${name}`).toEqual(shapeOf(simSchemas()[t.name]?.properties?.[name], prop));
+        }
+      }
+      expect(compared).toBeGreaterThan(40);
+    });
+
+    it('is driven by kubectl: create -f, create service and namespace, apply, get endpointslices, explain', async (ctx) => {
+      const b = use(ctx);
+      const dir = mkdtempSync(join(tmpdir(), 'kubectl-'));
+      const kubectl = (...args: string[]) => runKubectl(b.kubeconfigPath, args);
+      try {
+        const node = join(dir, 'node.yaml');
+        writeFileSync(node, 'apiVersion: v1\nkind: Node\nmetadata:\n  name: kc-1\n  labels: {pool: web}\nspec:\n  taints:\n  - {key: dedicated, value: web, effect: NoSchedule}\n');
+        expect(await kubectl('create', '-f', node)).toMatchObject({ code: 0, stdout: 'node/kc-1 created\n' });
+        writeFileSync(node, 'apiVersion: v1\nkind: Node\nmetadata:\n  name: kc-2\nspec:\n  taint: []\n');
+        const typo = await kubectl('create', '-f', node);
+        expect(typo.code).not.toBe(0);
+        expect(typo.stderr).toContain('Node in version "v1" cannot be handled as a Node: strict decoding error: unknown field "spec.taint"');
+
+        expect(await kubectl('create', 'service', 'clusterip', 'kc-web', '--tcp=80:8080')).toMatchObject({ code: 0, stdout: 'service/kc-web created\n' });
+        const web = JSON.parse((await kubectl('get', 'service', 'kc-web', '-o', 'json')).stdout) as k8s.V1Service;
+        expect(web.spec?.ports).toEqual([{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 }]);
+        expect(web.spec?.selector).toEqual({ app: 'kc-web' });
+        expect(await kubectl('create', 'namespace', `kc-${kind}`)).toMatchObject({ code: 0, stdout: `namespace/kc-${kind} created\n` });
+
+        const svc = join(dir, 'svc.yaml');
+        const manifest = (ports: string) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: kc-api\nspec:\n  selector: {app: kc-api}\n  ports:\n${ports}`;
+        writeFileSync(svc, manifest('  - {name: http, port: 80}\n'));
+        expect(await kubectl('apply', '-f', svc)).toMatchObject({ code: 0, stdout: 'service/kc-api created\n' });
+        writeFileSync(svc, manifest('  - {name: http, port: 80}\n  - {name: https, port: 443}\n'));
+        expect(await kubectl('apply', '-f', svc)).toMatchObject({ code: 0, stdout: 'service/kc-api configured\n' });
+        const api = JSON.parse((await kubectl('get', 'service', 'kc-api', '-o', 'json')).stdout) as k8s.V1Service;
+        expect(api.spec?.ports?.map((p) => `${p.name}:${p.port}`)).toEqual(['http:80', 'https:443']);
+
+        await b.createNode(makeNode('worker-1', { externalIP: nodeIp(1) }));
+        await b.createPod({ name: 'kc-web-1', node: 'worker-1', labels: { app: 'kc-web' }, ip: '10.244.3.4' });
+        const row = await waitFor(async () => {
+          const out = (await kubectl('get', 'endpointslices', '-l', 'kubernetes.io/service-name=kc-web')).stdout;
+          return out.includes('10.244.3.4') ? out : undefined;
+        }, 15_000, 'the slice in kubectl get');
+        expect(row.split('\n')[0]?.split(/\s+/)).toEqual(['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE']);
+        expect(row.split('\n')[1]).toMatch(/^kc-web-\w{5}\s+IPv4\s+8080\s+10\.244\.3\.4\s+\d+s$/);
+
+        const explain = await kubectl('explain', 'node.spec.taints');
+        expect(explain.code).toBe(0);
+        expect(explain.stdout).toMatch(/^FIELD: taints <\[\]Taint>$/m);
+        expect(explain.stdout).toMatch(/^ {2}effect\t<string> -required-$/m);
+        expect(explain.stdout).toMatch(/^ {2}enum: NoExecute, NoSchedule, PreferNoSchedule$/m);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
 });
 
 /** Back to an empty cluster between tests: no Pods, no Nodes, no Services of ours. */
@@ -428,5 +551,72 @@ async function clean(b: KubeBackend): Promise<void> {
     const { namespace = '', name = '' } = svc.metadata ?? {};
     if (namespace === 'default' && name === 'kubernetes') continue; // the apiserver's own
     await b.deleteService(namespace, name);
+  }
+}
+
+interface OpenApiV3Schema {
+  type?: string;
+  format?: string;
+  enum?: string[];
+  $ref?: string;
+  allOf?: Array<{ $ref?: string }>;
+  items?: OpenApiV3Schema;
+  additionalProperties?: OpenApiV3Schema;
+  properties?: Record<string, OpenApiV3Schema>;
+  required?: string[];
+  'x-kubernetes-group-version-kind'?: Array<{ group: string; version: string; kind: string }>;
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-patch-merge-key'?: string;
+  'x-kubernetes-patch-strategy'?: string;
+}
+
+interface OpenApiV3 {
+  paths: Record<string, Partial<Record<'get' | 'patch', { parameters?: Array<{ name: string }>; requestBody?: { content: Record<string, unknown> }; 'x-kubernetes-group-version-kind'?: { kind: string } }>>>;
+  components: { schemas: Record<string, OpenApiV3Schema> };
+}
+
+/**
+ * What a property is, for comparing two documents: type, format, enum, referenced type, list
+ * and map semantics. Where the simulator's schema (`prop`) leaves a part open, that part is
+ * only "open".
+ */
+function shapeOf(s: OpenApiV3Schema | undefined, prop: Prop | undefined): unknown {
+  if (!s) return undefined;
+  if (prop?.kind === 'open') return 'open';
+  const ref = s.$ref ?? s.allOf?.[0]?.$ref;
+  return {
+    type: s.type,
+    format: s.format,
+    enum: s.enum,
+    ref: ref?.split('/').pop(),
+    listType: s['x-kubernetes-list-type'],
+    mapKeys: s['x-kubernetes-list-map-keys'],
+    mergeKey: s['x-kubernetes-patch-merge-key'],
+    strategy: s['x-kubernetes-patch-strategy']?.split(',').filter((x) => x !== 'retainKeys').join(','),
+    items: shapeOf(s.items, prop?.kind === 'list' ? prop.items : undefined),
+    values: shapeOf(s.additionalProperties, prop?.kind === 'map' ? prop.values : undefined),
+  };
+}
+
+/** The schemas as the simulator renders them, of every group-version. */
+let simDocs: Record<string, OpenApiV3Schema> | undefined;
+function simSchemas(): Record<string, OpenApiV3Schema> {
+  simDocs ??= Object.assign(
+    {},
+    ...['api/v1', 'apis/discovery.k8s.io/v1', 'apis/coordination.k8s.io/v1', 'apis/events.k8s.io/v1'].map(
+      (gv) => (openapiV3({ defs: builtinResources, types: builtinTypes, version: 'v1.33.0' }, gv) as unknown as OpenApiV3).components.schemas,
+    ),
+  ) as Record<string, OpenApiV3Schema>;
+  return simDocs;
+}
+
+async function runKubectl(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }

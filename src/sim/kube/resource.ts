@@ -41,6 +41,8 @@ export interface ResourceDef extends GroupResource {
   /** Selectable fields beyond metadata.name and metadata.namespace. */
   fieldSelectors?: Readonly<Record<string, (obj: JsonObject) => string>>;
   columns?: readonly Column[];
+  /** The OpenAPI schema name of the kind (openapi/types.ts), e.g. io.k8s.api.core.v1.Node; without one the kind is served as an open object. */
+  schema?: string;
   /** Checks the API server makes while decoding a request body (bad ones answer 400). */
   decode?(obj: JsonObject): void;
   /** Defaults and dropped fields on create; `existing` lists this resource's current objects. */

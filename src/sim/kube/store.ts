@@ -69,6 +69,8 @@ export type WriteScope = 'main' | 'status' | 'all';
 export interface WriteOptions {
   scope?: WriteScope;
   dryRun?: boolean;
+  /** Runs on the decoded object (the patched one, for a patch): unknown-field checks (fieldValidation). */
+  checkFields?: (obj: JsonObject) => void;
 }
 
 export interface DeleteOptions {
@@ -311,7 +313,7 @@ export class Store {
     }
   }
 
-  private decode(def: ResourceDef, body: unknown): JsonObject {
+  private decode(def: ResourceDef, body: unknown, opts: WriteOptions): JsonObject {
     if (!isObject(body)) throw errors.badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
     const obj = cloneJson(body);
     if (obj.kind !== undefined && obj.kind !== def.kind) {
@@ -320,6 +322,7 @@ export class Store {
     if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(def)) {
       throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(def)})`);
     }
+    opts.checkFields?.(obj);
     def.decode?.(obj);
     return obj;
   }
@@ -344,7 +347,7 @@ export class Store {
 
   create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): JsonObject {
     const state = this.state(def);
-    const obj = this.decode(def, body);
+    const obj = this.decode(def, body, opts);
     const metadata = metadataOf(obj);
     if (def.namespaced) {
       if (!namespace) throw errors.badRequest('the namespace of the object is required');
@@ -385,7 +388,7 @@ export class Store {
 
   update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): JsonObject {
     const current = this.stored(def, namespace, name);
-    return this.commitUpdate(def, namespace, name, current, this.decode(def, body), opts);
+    return this.commitUpdate(def, namespace, name, current, this.decode(def, body, opts), opts);
   }
 
   patch(
@@ -398,7 +401,7 @@ export class Store {
   ): JsonObject {
     const current = this.stored(def, namespace, name);
     const patched = applyPatch(type, this.view(def, current), patch, def.mergeKeys);
-    return this.commitUpdate(def, namespace, name, current, this.decode(def, patched), opts);
+    return this.commitUpdate(def, namespace, name, current, this.decode(def, patched, opts), opts);
   }
 
   private commitUpdate(

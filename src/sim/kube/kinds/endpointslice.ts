@@ -195,6 +195,7 @@ export const endpointSlices: ResourceDef = {
   kind: 'EndpointSlice',
   namespaced: true,
   nameFormat: 'dns-subdomain',
+  schema: 'io.k8s.api.discovery.v1.EndpointSlice',
   statusSubresource: false,
   // endpoints and ports are atomic lists: a strategic merge patch replaces them whole.
   mergeKeys: withMetadataMergeKeys({}),

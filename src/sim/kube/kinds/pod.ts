@@ -151,6 +151,7 @@ export const pods: ResourceDef = {
   nameFormat: 'dns-subdomain',
   shortNames: ['po'],
   categories: ['all'],
+  schema: 'io.k8s.api.core.v1.Pod',
   statusSubresource: true,
   returnDeletedObject: true,
   mergeKeys: withMetadataMergeKeys({

@@ -43,6 +43,15 @@ function goValue(value: Json): string {
   return String(value);
 }
 
+function sortedKeys(value: JsonObject): JsonObject {
+  const sort = (v: Json): Json => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort(v[k] ?? null)]));
+  };
+  return sort(value) as JsonObject;
+}
+
 export interface FieldCheck {
   /** Checks (and, unless Strict, prunes) a decoded object; throws on unknown fields when Strict. */
   check(obj: JsonObject): void;
@@ -62,7 +71,9 @@ export function fieldCheck(def: ResourceDef, mode: FieldValidation, types: Reado
     warnings,
     check(obj) {
       if (!types.has(typeName)) return;
-      const found = unknownFields(obj, typeName, types, mode !== 'Strict');
+      // A patched object is re-encoded from Go maps, so its fields come up in key order.
+      const found = patch ? unknownFields(sortedKeys(obj), typeName, types) : unknownFields(obj, typeName, types);
+      if (mode !== 'Strict') unknownFields(obj, typeName, types, true);
       if (found.length === 0) return;
       const text = found.map((f) => `unknown field ${JSON.stringify(f)}`);
       if (mode === 'Warn') warnings.push(...text);

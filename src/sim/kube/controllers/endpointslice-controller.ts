@@ -57,6 +57,11 @@ function nameOf(obj: JsonObject | undefined): string {
   return stringAt(meta(obj), 'name') ?? '';
 }
 
+/** Read on every Node write (heartbeats included), so without building a label map. */
+function zoneOf(node: JsonObject): Json | undefined {
+  return objectAt(meta(node), 'labels')?.[ZONE_LABEL];
+}
+
 function endpointsOf(slice: JsonObject): JsonObject[] {
   return (arrayAt(slice, 'endpoints') ?? []).filter(isObject);
 }
@@ -125,7 +130,7 @@ export class EndpointSliceController {
       else this.sync(namespace, nameOf(object));
     } else if (def === this.defs.nodes) {
       // A Pod on a missing Node is retried until the Node shows up; a zone label feeds endpoints.zone.
-      const zoneChanged = prev !== undefined && labelsOf(prev)[ZONE_LABEL] !== labelsOf(object)[ZONE_LABEL];
+      const zoneChanged = prev !== undefined && zoneOf(prev) !== zoneOf(object);
       if (change.type === 'ADDED' || (change.type === 'MODIFIED' && zoneChanged)) this.syncPodsOn(nameOf(object));
     } else if (def === this.defs.slices) {
       const rv = Number(meta(object).resourceVersion);

@@ -7,32 +7,13 @@
  * leaves slices alone once a Service loses its selector. Deleting a Service deletes its slices,
  * as the garbage collector would.
  */
-import { arrayAt, cloneJson, isObject, objectAt, stringAt, type Json, type JsonObject } from '../json.js';
+import { arrayAt, isObject, objectAt, stringAt, type Json, type JsonObject } from '../json.js';
 import type { ResourceDef } from '../resource.js';
 import { ApiError } from '../status.js';
 import type { StoredChange, Store } from '../store.js';
-import {
-  addressTypesOf,
-  CONTROLLER_NAME,
-  endpointKey,
-  endpointPorts,
-  inEndpoints,
-  isPlaceholderLike,
-  LABEL_MANAGED_BY,
-  LABEL_SERVICE_NAME,
-  labelsOf,
-  newSlice,
-  ownedBy,
-  podToEndpoint,
-  portsKey,
-  sameEndpoint,
-  selectorOf,
-  selects,
-  sliceLabels,
-  type AddressType,
-} from './endpoints.js';
+import { planAddressType, type Plan } from './plan.js';
+import { addressTypesOf, CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, labelsOf, ownedBy, selectorOf, selects, type AddressType } from './endpoints.js';
 
-const MAX_ENDPOINTS_PER_SLICE = 100;
 const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
@@ -41,12 +22,6 @@ interface Defs {
   services: ResourceDef;
   nodes: ResourceDef;
   slices: ResourceDef;
-}
-
-interface Plan {
-  create: JsonObject[];
-  update: JsonObject[];
-  remove: JsonObject[];
 }
 
 function meta(obj: JsonObject | undefined): JsonObject {
@@ -60,10 +35,6 @@ function nameOf(obj: JsonObject | undefined): string {
 /** Read on every Node write (heartbeats included), so without building a label map. */
 function zoneOf(node: JsonObject): Json | undefined {
   return objectAt(meta(node), 'labels')?.[ZONE_LABEL];
-}
-
-function endpointsOf(slice: JsonObject): JsonObject[] {
-  return (arrayAt(slice, 'endpoints') ?? []).filter(isObject);
 }
 
 /** Go's time.RFC3339Nano in UTC: fractional seconds only when there are some, trailing zeros cut. */
@@ -183,7 +154,8 @@ export class EndpointSliceController {
     const types = addressTypesOf(service);
     const unsupported = existing.filter((s) => !types.includes(s.addressType as AddressType));
     for (const addressType of types) {
-      const plan = this.planAddressType(service, pods, existing.filter((s) => s.addressType === addressType), addressType);
+      const nodeOf = (node: string) => (this.store.has(this.defs.nodes, undefined, node) ? this.store.get(this.defs.nodes, undefined, node) : undefined);
+      const plan = planAddressType(service, pods, existing.filter((s) => s.addressType === addressType), addressType, nodeOf);
       this.finalize(service, plan, triggerTime);
     }
     for (const slice of unsupported) this.write(() => this.store.delete(this.defs.slices, namespace, nameOf(slice)));
@@ -206,125 +178,6 @@ export class EndpointSliceController {
     if (created > (state?.service ?? 0)) earliest = earliest === 0 ? created : Math.min(earliest, created);
     this.triggers.set(key, { pods: podTimes, service: created });
     return state ? earliest : created;
-  }
-
-  /** reconcileByAddressType. */
-  private planAddressType(service: JsonObject, pods: JsonObject[], existing: JsonObject[], addressType: AddressType): Plan {
-    const plan: Plan = { create: [], update: [], remove: [] };
-    const existingByPorts = new Map<string, JsonObject[]>();
-    for (const slice of existing) {
-      if (!ownedBy(slice, service)) {
-        plan.remove.push(slice);
-        continue;
-      }
-      const key = portsKey(arrayAt(slice, 'ports'));
-      existingByPorts.set(key, [...(existingByPorts.get(key) ?? []), slice]);
-    }
-    const desired = new Map<string, { ports: JsonObject[]; endpoints: Map<string, JsonObject> }>();
-    const publishNotReady = objectAt(service, 'spec')?.publishNotReadyAddresses === true;
-    for (const pod of pods) {
-      if (!inEndpoints(pod)) continue;
-      const ports = endpointPorts(service, pod);
-      const key = portsKey(ports);
-      const group = desired.get(key) ?? { ports, endpoints: new Map<string, JsonObject>() };
-      desired.set(key, group);
-      const nodeName = stringAt(objectAt(pod, 'spec'), 'nodeName') ?? '';
-      const node = nodeName !== '' && this.store.has(this.defs.nodes, undefined, nodeName) ? this.store.get(this.defs.nodes, undefined, nodeName) : undefined;
-      if (!node && !publishNotReady) continue; // "skipping Pod for Service, Node not found"
-      const endpoint = podToEndpoint(pod, node, service, addressType);
-      if ((arrayAt(endpoint, 'addresses') ?? []).length > 0) group.endpoints.set(endpointKey(endpoint), endpoint);
-    }
-    for (const [key, group] of desired) {
-      const part = this.planPorts(service, existingByPorts.get(key) ?? [], group.endpoints, group.ports, addressType);
-      plan.create.push(...part.create);
-      plan.update.push(...part.update);
-      plan.remove.push(...part.remove);
-    }
-    for (const [key, slices] of existingByPorts) if (!desired.has(key)) plan.remove.push(...slices);
-    // With no slice left, a placeholder says "no endpoints" (reused when there is one already).
-    if (existing.length === plan.remove.length && plan.create.length === 0) {
-      const placeholder = newSlice(service, [], addressType);
-      const [only] = plan.remove;
-      if (plan.remove.length === 1 && only && isPlaceholderLike(only, placeholder)) plan.remove = [];
-      else plan.create.push(placeholder);
-    }
-    return plan;
-  }
-
-  /** reconcileByPortMapping: keep endpoints where they are, refill changed slices, then fill or create. */
-  private planPorts(service: JsonObject, existing: JsonObject[], desired: Map<string, JsonObject>, ports: JsonObject[], addressType: AddressType): Plan {
-    const byName = new Map<string, JsonObject>();
-    const unchanged: string[] = [];
-    const toUpdate: string[] = [];
-    const toRemove: string[] = [];
-    for (const slice of existing) {
-      const name = nameOf(slice);
-      byName.set(name, slice);
-      const kept: JsonObject[] = [];
-      let changed = false;
-      for (const endpoint of endpointsOf(slice)) {
-        const key = endpointKey(endpoint);
-        const want = desired.get(key);
-        if (!want) continue;
-        kept.push(want);
-        if (!sameEndpoint(want, endpoint)) changed = true;
-        desired.delete(key);
-      }
-      const { labels, changed: labelsChanged } = sliceLabels(slice, service);
-      if (changed || kept.length !== endpointsOf(slice).length) {
-        if (kept.length === 0) toRemove.push(name);
-        else {
-          byName.set(name, { ...cloneJson(slice), metadata: { ...meta(slice), labels }, endpoints: kept });
-          toUpdate.push(name);
-        }
-      } else if (labelsChanged) {
-        byName.set(name, { ...cloneJson(slice), metadata: { ...meta(slice), labels } });
-        toUpdate.push(name);
-      } else {
-        unchanged.push(name);
-      }
-    }
-    const remaining = [...desired.values()];
-    const fill = (slice: JsonObject) => {
-      const endpoints = endpointsOf(slice);
-      while (remaining.length > 0 && endpoints.length < MAX_ENDPOINTS_PER_SLICE) endpoints.push(remaining.shift() ?? {});
-      slice.endpoints = endpoints;
-    };
-    // Fullest slices first.
-    const updating = toUpdate.map((n) => byName.get(n) ?? {}).sort((a, b) => endpointsOf(b).length - endpointsOf(a).length);
-    if (remaining.length > 0) for (const slice of updating) fill(slice);
-    const create: JsonObject[] = [];
-    while (remaining.length > 0) {
-      let target: JsonObject | undefined;
-      if (remaining.length < MAX_ENDPOINTS_PER_SLICE && unchanged.length > 0) {
-        // getSliceToFill: the unchanged slice the rest fits into most tightly.
-        let closest = MAX_ENDPOINTS_PER_SLICE;
-        for (const name of unchanged) {
-          const candidate = byName.get(name) ?? {};
-          const diff = MAX_ENDPOINTS_PER_SLICE - (remaining.length + endpointsOf(candidate).length);
-          if (diff >= 0 && diff < closest) {
-            closest = diff;
-            target = candidate;
-          }
-        }
-      }
-      if (target) {
-        target = cloneJson(target);
-        byName.set(nameOf(target), target);
-        fill(target);
-        toUpdate.push(nameOf(target));
-        unchanged.splice(unchanged.indexOf(nameOf(target)), 1);
-      } else {
-        const slice = newSlice(service, ports, addressType);
-        fill(slice);
-        create.push(slice);
-      }
-    }
-    return {
-      create,
-      update: [...new Set(toUpdate)].map((n) => byName.get(n) ?? {}),
-      remove: toRemove.map((n) => byName.get(n) ?? {}),
-    };
   }
 
   /** finalize: creates become updates of slices about to be deleted, then create, update, delete. */

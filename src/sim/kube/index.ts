@@ -69,7 +69,9 @@ function toObject(value: object): JsonObject {
 /**
  * A Kubernetes API server simulator over plain HTTP serving Nodes, Namespaces, Services, Pods,
  * discovery.k8s.io EndpointSlices (kept by a built-in EndpointSlice controller), coordination.k8s.io
- * Leases and Events (events.k8s.io/v1 and core/v1 over the same objects).
+ * Leases and Events (events.k8s.io/v1 and core/v1 over the same objects). It serves discovery,
+ * OpenAPI v2 and v3 (openapi/), validates fields as fieldValidation asks, and reads the protobuf
+ * bodies kubectl's typed commands send for Services and Namespaces.
  */
 export class KubeSim {
   private constructor(

@@ -1,4 +1,7 @@
 /** The Kubernetes API simulator driven by the machine's real kubectl (a dispatcher over 1.27-1.33). */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeNode, microTime } from '../../src/sim/kube/index.js';
 import { kubectl, startSim, type SimHarness } from '../helpers/kube-sim.js';
@@ -104,6 +107,72 @@ describe('kubectl', () => {
     const resources = await run('api-resources', '--no-headers');
     expect(resources.stdout).toMatch(/^leases\s+coordination\.k8s\.io\/v1\s+true\s+Lease$/m);
     expect((await run('get', 'leases', '-A')).code).toBe(0);
+  });
+});
+
+describe('kubectl creating, applying and explaining', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    h = await startSim();
+    dir = mkdtempSync(join(tmpdir(), 'kubectl-sim-'));
+  });
+
+  afterEach(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await h.stop();
+  });
+
+  it('creates Services and Namespaces from protobuf bodies, as the typed client sends them', async () => {
+    expect((await run('create', 'service', 'nodeport', 'np', '--tcp=8080:80')).stdout.trim()).toBe('service/np created');
+    const create = h.sim.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/default/services');
+    expect(create?.status).toBe(201);
+    expect(h.sim.getObject('services', 'np')?.spec).toMatchObject({
+      type: 'NodePort',
+      selector: { app: 'np' },
+      ports: [{ name: '8080-80', port: 8080, protocol: 'TCP', targetPort: 80, nodePort: 30000 }],
+    });
+    expect((await run('create', 'namespace', 'shop')).stdout.trim()).toBe('namespace/shop created');
+    expect(h.sim.getObject('namespaces', 'shop')?.status).toEqual({ phase: 'Active' });
+  });
+
+  it('lists EndpointSlices and explains their fields', async () => {
+    h.sim.createNode(makeNode('n1'));
+    h.sim.createObject('services', { metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } });
+    for (const i of [1, 2, 3, 4]) {
+      h.sim.createObject('pods', { metadata: { name: `web-${i}`, namespace: 'default', labels: { app: 'web' } }, spec: { nodeName: 'n1', containers: [{ name: 'app', image: 'app:1' }] } });
+      h.sim.patchObject('pods', `web-${i}`, { status: { podIP: `10.1.0.${i}`, conditions: [{ type: 'Ready', status: 'True' }] } });
+    }
+    const table = await run('get', 'endpointslices', '--no-headers');
+    expect(table.stdout.trim().split(/\s+/).slice(1, 7)).toEqual(['IPv4', '8080', '10.1.0.1,10.1.0.2,10.1.0.3', '+', '1', 'more...']);
+    const named = await run('get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'name');
+    expect(named.stdout.trim()).toMatch(/^endpointslice\.discovery\.k8s\.io\/web-\w{5}$/);
+    const explain = await run('explain', 'endpointslice.endpoints.conditions');
+    expect(explain.code).toBe(0);
+    expect(explain.stdout).toMatch(/^GROUP:\s+discovery\.k8s\.io$/m);
+    expect(explain.stdout).toMatch(/^FIELD: conditions <EndpointConditions>$/m);
+    expect(explain.stdout).toMatch(/^ {2}ready\t<boolean>$/m);
+  });
+
+  it('with kubectl 1.27, reads OpenAPI v2 as protobuf to create from files and explain', async () => {
+    await h.stop();
+    h = await startSim({ version: 'v1.27.16' });
+    const node = join(dir, 'node.yaml');
+    writeFileSync(node, 'apiVersion: v1\nkind: Node\nmetadata:\n  name: old\nspec:\n  unschedulable: true\n');
+    expect((await run('create', '-f', node)).stdout.trim()).toBe('node/old created');
+    expect(h.sim.requests.find((r) => r.path === '/openapi/v2')?.status).toBe(200);
+    expect(h.sim.getNode('old')?.spec).toEqual({ unschedulable: true });
+    writeFileSync(node, 'apiVersion: v1\nkind: Node\nmetadata:\n  name: typo\nspec:\n  unschedulabel: true\n');
+    expect((await run('create', '-f', node)).stderr).toContain('strict decoding error: unknown field "spec.unschedulabel"');
+    const explain = await run('explain', 'node.spec.taints');
+    expect(explain.stdout).toMatch(/^FIELD: taints <\[\]Taint>$/m);
+    expect(explain.stdout).toMatch(/^ {2}effect\t<string> -required-$/m);
+    const svc = join(dir, 'svc.yaml');
+    writeFileSync(svc, 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{name: http, port: 80}]\n');
+    expect((await run('apply', '-f', svc)).stdout.trim()).toBe('service/web created');
+    writeFileSync(svc, 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{name: http, port: 80}, {name: https, port: 443}]\n');
+    expect((await run('apply', '-f', svc)).stdout.trim()).toBe('service/web configured');
+    expect((h.sim.getObject('services', 'web')?.spec as { ports: Array<{ port: number }> }).ports.map((p) => p.port)).toEqual([80, 443]);
   });
 });
 

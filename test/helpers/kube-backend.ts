@@ -5,6 +5,8 @@
  * methods, so a test that passes on one and fails on the other points at a real difference.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -39,6 +41,33 @@ export interface KubeBackend {
   deleteService(namespace: string, name: string): Promise<void>;
   /** Services of every namespace (a real server has default/kubernetes). */
   listServices(): Promise<k8s.V1Service[]>;
+  /**
+   * Creates a Service of type ClusterIP selecting Pods by `selector` (Kubernetes' EndpointSlice
+   * controller then keeps EndpointSlices of the Pods it selects; on the simulator, its own).
+   */
+  createSelectorService(opts: SelectorServiceOptions): Promise<k8s.V1Service>;
+  /**
+   * Creates a Pod as if scheduled onto `node` (spec.nodeName), then plays its kubelet: through the
+   * /status subresource the Pod gets phase Running, its IP and a Ready condition (`ready`).
+   */
+  createPod(opts: PodOptions): Promise<k8s.V1Pod>;
+  /** The kubelet's readiness report: the Ready (and ContainersReady) condition through /status. */
+  setPodReady(namespace: string, name: string, ready: boolean): Promise<k8s.V1Pod>;
+  /**
+   * Deletes the Pod with a grace period (default 30 s): with no kubelet to stop it, the Pod stays,
+   * marked with a deletionTimestamp, until finishPodTermination. Resolves the marked Pod.
+   */
+  startPodTermination(namespace: string, name: string, gracePeriodSeconds?: number): Promise<k8s.V1Pod>;
+  /** The kubelet's last word: deletes the Pod with gracePeriodSeconds 0; resolves once it is gone. */
+  finishPodTermination(namespace: string, name: string): Promise<void>;
+  /** Pods of every namespace. */
+  listPods(): Promise<k8s.V1Pod[]>;
+  /** discovery.k8s.io/v1 EndpointSlices of a namespace (of every one without), e.g. by `kubernetes.io/service-name=web`. */
+  listEndpointSlices(opts?: { namespace?: string; labelSelector?: string }): Promise<k8s.V1EndpointSlice[]>;
+  /** A watch of EndpointSlices (ADDED/MODIFIED/DELETED as they come), from now on or from `resourceVersion`. */
+  watchEndpointSlices(opts?: { namespace?: string; labelSelector?: string; resourceVersion?: string }): Promise<SliceWatch>;
+  /** A raw JSON request with the backend's credentials; the answer's body as the server sent it (parsed). */
+  request(method: string, path: string, body?: unknown, contentType?: string): Promise<RawAnswer>;
   /** The Lease, or undefined when there is none. */
   getLease(namespace: string, name: string): Promise<k8s.V1Lease | undefined>;
   /** core/v1 Events of a namespace (Events about Nodes live in "default"). */
@@ -54,6 +83,51 @@ export interface KubeBackend {
   stop(): Promise<void>;
 }
 
+export interface SelectorServiceOptions {
+  readonly name: string;
+  /** Default "default". */
+  readonly namespace?: string;
+  readonly selector: Readonly<Record<string, string>>;
+  /** Default one port, "http" 80 → 8080. */
+  readonly ports?: ReadonlyArray<{ name?: string; port: number; targetPort?: number | string }>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface PodOptions {
+  readonly name: string;
+  /** Default "default". */
+  readonly namespace?: string;
+  /** spec.nodeName: the Node the Pod runs on (the EndpointSlice controller skips Pods on missing Nodes). */
+  readonly node: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** status.podIP; without one the Pod stays Pending with no status written (no endpoint either). */
+  readonly ip?: string;
+  /** The Ready condition (default true). */
+  readonly ready?: boolean;
+  /** Container ports (default "http" 8080). */
+  readonly ports?: ReadonlyArray<{ name?: string; containerPort: number }>;
+}
+
+export interface RawAnswer {
+  readonly status: number;
+  /** The body as the server sent it, parsed. */
+  readonly body: unknown;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+export interface SliceEvent {
+  readonly type: string;
+  readonly object: k8s.V1EndpointSlice;
+}
+
+export interface SliceWatch {
+  readonly events: readonly SliceEvent[];
+  /** Resolves the first event from index `from` on (default 0: those already seen too) that `match` accepts. */
+  next(match: (e: SliceEvent) => boolean, opts?: { from?: number; timeoutMs?: number }): Promise<SliceEvent>;
+  stop(): void;
+}
+
 const PATCH_CONTENT_TYPE: Record<NodePatchType, string> = {
   strategic: k8s.PatchStrategy.StrategicMergePatch,
   merge: k8s.PatchStrategy.MergePatch,
@@ -61,6 +135,15 @@ const PATCH_CONTENT_TYPE: Record<NodePatchType, string> = {
 
 function isNotFound(err: unknown): boolean {
   return err instanceof k8s.ApiException && err.code === 404;
+}
+
+/** The conditions a kubelet reports for a Pod whose containers are (not) ready. */
+function readiness(ready: boolean, at: Date): k8s.V1PodCondition[] {
+  const status = ready ? 'True' : 'False';
+  return [
+    { type: 'Ready', status, lastTransitionTime: at },
+    { type: 'ContainersReady', status, lastTransitionTime: at },
+  ];
 }
 
 const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
@@ -71,12 +154,16 @@ const BUMP_LEASE = 'kube-backend-watch-expiry';
 class ClientBackend implements Omit<KubeBackend, 'kind' | 'version' | 'forceWatchExpiry' | 'stop'> {
   readonly core: k8s.CoreV1Api;
   readonly coordination: k8s.CoordinationV1Api;
+  readonly discovery: k8s.DiscoveryV1Api;
+  private readonly kc: k8s.KubeConfig;
 
   constructor(readonly kubeconfigPath: string) {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(kubeconfigPath);
+    this.kc = kc;
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+    this.discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
   }
 
   async createNode(node: object): Promise<k8s.V1Node> {
@@ -132,6 +219,142 @@ class ClientBackend implements Omit<KubeBackend, 'kind' | 'version' | 'forceWatc
 
   async listServices(): Promise<k8s.V1Service[]> {
     return (await this.core.listServiceForAllNamespaces()).items;
+  }
+
+  createSelectorService(opts: SelectorServiceOptions): Promise<k8s.V1Service> {
+    const namespace = opts.namespace ?? 'default';
+    const ports = opts.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }];
+    return this.core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name: opts.name, namespace, labels: { ...opts.labels }, annotations: { ...opts.annotations } },
+        spec: { type: 'ClusterIP', selector: { ...opts.selector }, ports: ports.map((p) => ({ ...p })) },
+      },
+    });
+  }
+
+  async createPod(opts: PodOptions): Promise<k8s.V1Pod> {
+    const namespace = opts.namespace ?? 'default';
+    const ports = opts.ports ?? [{ name: 'http', containerPort: 8080 }];
+    const created = await this.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: opts.name, namespace, labels: { ...opts.labels } },
+        spec: { nodeName: opts.node, containers: [{ name: 'app', image: 'registry.example/app:1.0', ports: ports.map((p) => ({ ...p })) }] },
+      },
+    });
+    if (opts.ip === undefined) return created;
+    const now = new Date();
+    return this.patchPodStatus(namespace, opts.name, {
+      status: {
+        phase: 'Running',
+        podIP: opts.ip,
+        podIPs: [{ ip: opts.ip }],
+        startTime: now,
+        conditions: readiness(opts.ready ?? true, now),
+      },
+    });
+  }
+
+  setPodReady(namespace: string, name: string, ready: boolean): Promise<k8s.V1Pod> {
+    return this.patchPodStatus(namespace, name, { status: { conditions: readiness(ready, new Date()) } });
+  }
+
+  private patchPodStatus(namespace: string, name: string, patch: object): Promise<k8s.V1Pod> {
+    return this.core.patchNamespacedPodStatus({ namespace, name, body: patch }, k8s.setHeaderOptions('Content-Type', PATCH_CONTENT_TYPE.strategic));
+  }
+
+  startPodTermination(namespace: string, name: string, gracePeriodSeconds = 30): Promise<k8s.V1Pod> {
+    return this.core.deleteNamespacedPod({ namespace, name, body: { gracePeriodSeconds } });
+  }
+
+  async finishPodTermination(namespace: string, name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name, body: { gracePeriodSeconds: 0 } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async listPods(): Promise<k8s.V1Pod[]> {
+    return (await this.core.listPodForAllNamespaces()).items;
+  }
+
+  async listEndpointSlices(opts: { namespace?: string; labelSelector?: string } = {}): Promise<k8s.V1EndpointSlice[]> {
+    const list = opts.namespace
+      ? await this.discovery.listNamespacedEndpointSlice({ namespace: opts.namespace, labelSelector: opts.labelSelector })
+      : await this.discovery.listEndpointSliceForAllNamespaces({ labelSelector: opts.labelSelector });
+    return list.items;
+  }
+
+  async watchEndpointSlices(opts: { namespace?: string; labelSelector?: string; resourceVersion?: string } = {}): Promise<SliceWatch> {
+    const path = opts.namespace ? `/apis/discovery.k8s.io/v1/namespaces/${opts.namespace}/endpointslices` : '/apis/discovery.k8s.io/v1/endpointslices';
+    const events: SliceEvent[] = [];
+    let failure: unknown;
+    const waiters = new Set<() => void>();
+    const wake = () => {
+      for (const w of [...waiters]) w();
+    };
+    const query: Record<string, string> = {};
+    if (opts.labelSelector) query.labelSelector = opts.labelSelector;
+    if (opts.resourceVersion) query.resourceVersion = opts.resourceVersion;
+    const controller = await new k8s.Watch(this.kc).watch(
+      path,
+      query,
+      (type, object: k8s.V1EndpointSlice) => {
+        events.push({ type, object });
+        wake();
+      },
+      (err: unknown) => {
+        failure = err ?? new Error('the watch ended');
+        wake();
+      },
+    );
+    return {
+      events,
+      next(match, { from = 0, timeoutMs = 15_000 } = {}) {
+        return new Promise((resolve, reject) => {
+          const timer = setTimeout(() => done(new Error(`no matching EndpointSlice event within ${timeoutMs} ms (saw ${events.map((e) => e.type).join(', ') || 'none'})`)), timeoutMs);
+          const done = (err?: unknown, event?: SliceEvent) => {
+            clearTimeout(timer);
+            waiters.delete(check);
+            if (event) resolve(event);
+            else reject(err instanceof Error ? err : new Error(String(err)));
+          };
+          const check = () => {
+            const found = events.slice(from).find(match);
+            if (found) done(undefined, found);
+            else if (failure !== undefined) done(failure);
+          };
+          waiters.add(check);
+          check();
+        });
+      },
+      stop() {
+        controller.abort();
+      },
+    };
+  }
+
+  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<RawAnswer> {
+    const options: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(options);
+    const url = new URL(path, this.kc.getCurrentCluster()?.server);
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    const headers = { ...options.headers, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': contentType }) };
+    return new Promise((resolve, reject) => {
+      const req = send(url, { ...options, method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : (JSON.parse(text) as unknown), headers: res.headers });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
   }
 
   async getLease(namespace: string, name: string): Promise<k8s.V1Lease | undefined> {

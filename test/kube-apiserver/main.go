@@ -1,12 +1,15 @@
 // Command kube-apiserver-test runs a real kube-apiserver for Epictetus's tests, the way
 // Kubernetes' own integration tests do (envtest-like): an embedded etcd
 // (go.etcd.io/etcd/server/v3/embed) and the apiserver in process through
-// k8s.io/kubernetes/cmd/kube-apiserver/app/testing.StartTestServer. No controllers run:
-// nothing taints, deletes or garbage-collects Nodes by itself.
+// k8s.io/kubernetes/cmd/kube-apiserver/app/testing.StartTestServer. Beside it run three of
+// kube-controller-manager's controllers (controllers.go): EndpointSlice, ServiceAccount and the
+// garbage collector. No other controller runs: nothing taints, deletes or garbage-collects
+// Nodes by itself, no Pod is scheduled or run (Pods are created onto a node and their status
+// written by the tests, as a kubelet would).
 //
 // Usage:
 //
-//	kube-apiserver-test -kubeconfig /tmp/x/kubeconfig [-port 0] [-v 0]
+//	kube-apiserver-test -kubeconfig /tmp/x/kubeconfig [-port 0] [-controllers=false] [-v 0]
 //
 // Once the server is healthy it writes the kubeconfig (server URL, CA data and a bearer
 // token of a system:masters user) and prints one JSON line on stdout:
@@ -56,6 +59,7 @@ import (
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/server/v3/embed"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	restclient "k8s.io/client-go/rest"
 	"k8s.io/component-base/version"
 	kubeapiservertesting "k8s.io/kubernetes/cmd/kube-apiserver/app/testing"
 )
@@ -64,13 +68,14 @@ func main() {
 	kubeconfigPath := flag.String("kubeconfig", "", "where to write the kubeconfig (required)")
 	port := flag.Int("port", 0, "the port to listen on, on 127.0.0.1 (0: a free one)")
 	dataDir := flag.String("data-dir", "", "folder for etcd's data and the certificates (default: a new temporary folder, removed at exit)")
+	controllers := flag.Bool("controllers", true, "run the EndpointSlice, ServiceAccount and garbage-collector controllers")
 	// klog's -v is registered by the testing packages with 5 as default: far too chatty.
 	_ = flag.Set("v", "0")
 	flag.Parse()
 	if *kubeconfigPath == "" {
 		fatalf("-kubeconfig is required")
 	}
-	if err := run(*kubeconfigPath, *port, *dataDir); err != nil {
+	if err := run(*kubeconfigPath, *port, *dataDir, *controllers); err != nil {
 		fatalf("%v", err)
 	}
 }
@@ -89,7 +94,7 @@ func emit(v map[string]any) {
 	_, _ = os.Stdout.Write(append(b, '\n'))
 }
 
-func run(kubeconfigPath string, port int, dataDir string) error {
+func run(kubeconfigPath string, port int, dataDir string, controllers bool) error {
 	removeDir := false
 	if dataDir == "" {
 		d, err := os.MkdirTemp("", "kube-apiserver-test-")
@@ -138,6 +143,14 @@ func run(kubeconfigPath string, port int, dataDir string) error {
 	serverURL := "https://" + relay.addr()
 	if err := writeKubeconfig(kubeconfigPath, serverURL, creds); err != nil {
 		return err
+	}
+	// Stopped before the apiserver (deferred later, so run first).
+	ctx, stopControllers := context.WithCancel(context.Background())
+	defer stopControllers()
+	if controllers {
+		if err := startControllers(ctx, controllerConfig(serverURL, creds)); err != nil {
+			return fmt.Errorf("starting the controllers: %w", err)
+		}
 	}
 	emit(map[string]any{"event": "ready", "url": serverURL, "kubeconfig": kubeconfigPath, "version": version.Get().GitVersion, "apiserver": "https://" + srv.address})
 
@@ -357,6 +370,18 @@ current-context: kube-apiserver-test
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// controllerConfig is how the controllers reach the apiserver: through the relay, as the
+// system:masters user, with kube-controller-manager's default client rate limits.
+func controllerConfig(serverURL string, c credentials) *restclient.Config {
+	return &restclient.Config{
+		Host:            serverURL,
+		BearerToken:     c.token,
+		TLSClientConfig: restclient.TLSClientConfig{CAData: []byte(c.caPEM)},
+		QPS:             50,
+		Burst:           100,
+	}
 }
 
 type apiServer struct {

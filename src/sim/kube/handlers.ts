@@ -1,8 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from './discovery.js';
 import { isObject, objectAt, stringAt, type Json, type JsonObject } from './json.js';
+import { fieldCheck, fieldValidationOf, warningHeaders } from './field-validation.js';
 import { mediaType, negotiate, type Output } from './negotiate.js';
+import { openapiV2, openapiV3, openapiV3Index, type OpenApiSource } from './openapi/documents.js';
+import { encodeOpenApiV2, PROTOBUF_V2, PROTOBUF_V2_CONTENT_TYPE } from './openapi/protobuf-v2.js';
+import { builtinTypes } from './openapi/types.js';
 import { PATCH_CONTENT_TYPES } from './patch.js';
+import { decodeProtobufBody, hasProtobuf, PROTOBUF } from './protobuf.js';
 import { apiVersionOf, type ResourceDef } from './resource.js';
 import { route, type ResourceRoute, type Route } from './routes.js';
 import type { Store, WatchEvent, WatchOptions } from './store.js';
@@ -18,8 +23,10 @@ export interface Exchange {
   readonly url: URL;
   readonly headers: IncomingHttpHeaders;
   readBody(): Promise<unknown>;
-  send(status: number, body: Json): void;
+  readBytes(): Promise<Buffer>;
+  send(status: number, body: Json, headers?: Record<string, string | string[]>): void;
   sendText(status: number, text: string): void;
+  sendBytes(status: number, body: Buffer, contentType: string): void;
   openWatch(def: ResourceDef, opts: WatchStreamOptions): WatchStream;
 }
 
@@ -30,6 +37,16 @@ export interface HandlerOptions {
 
 const JSON_BODY_TYPES = ['application/json'];
 const LIST_OPTIONS = { group: 'meta.k8s.io', plural: 'listoptions', kind: 'ListOptions' };
+
+/** Whether the OpenAPI v2 protobuf comes before JSON in Accept (kubectl 1.27/1.28 ask for nothing else). */
+function acceptsProtobufV2(accept: string | undefined): boolean {
+  for (const part of (accept ?? '').split(',')) {
+    const type = part.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (type === PROTOBUF_V2) return true;
+    if (type === 'application/json' || type === '*/*' || type === 'application/*') return false;
+  }
+  return false;
+}
 
 /** strconv.ParseBool, which the API server uses for query flags. */
 function flag(params: URLSearchParams, name: string): boolean | undefined {
@@ -63,6 +80,21 @@ function isDryRun(params: URLSearchParams, body?: JsonObject): boolean {
   const values = [...params.getAll('dryRun'), ...(Array.isArray(body?.dryRun) ? body.dryRun : [])];
   for (const v of values) if (v !== 'All') throw errors.badRequest(`dryRun: Unsupported value: ${JSON.stringify(v)}: supported values: "All"`);
   return values.length > 0;
+}
+
+/** DeleteOptions.gracePeriodSeconds, from the body or else from the query (as the API server decodes them). */
+function gracePeriodSeconds(params: URLSearchParams, options: JsonObject | undefined): number | undefined {
+  const value = options ? options.gracePeriodSeconds : params.get('gracePeriodSeconds');
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n)) {
+    throw errors.badRequest(
+      options
+        ? `json: cannot unmarshal ${typeof value === 'string' ? 'string' : 'value'} into Go struct field DeleteOptions.gracePeriodSeconds of type int64`
+        : `strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
+    );
+  }
+  return n;
 }
 
 function validateListOptions(params: URLSearchParams, watch: boolean): void {
@@ -114,6 +146,9 @@ function forbiddenToAnonymous(ex: Exchange, r: Route): ApiError {
 
 /** The API server's REST surface over a Store. */
 export class Handlers {
+  private readonly openapiCache = new Map<string, JsonObject>();
+  private openapiFor = 0;
+
   constructor(
     private readonly store: Store,
     private readonly opts: HandlerOptions,
@@ -137,9 +172,30 @@ export class Handlers {
         return this.discovery(ex, apiGroup(defs, r.group));
       case 'resources':
         return this.discovery(ex, resourceList(defs, r.group, r.version));
+      case 'openapi':
+        return this.openapi(ex, r.version, r.gv);
       case 'resource':
         return this.resource(ex, r);
     }
+  }
+
+  /** The OpenAPI documents, built once per set of served resources. */
+  private openapi(ex: Exchange, version: 'v2' | 'v3', gv: string | undefined): void {
+    const src: OpenApiSource = { defs: this.store.resources, types: builtinTypes, version: this.opts.gitVersion };
+    if (this.openapiFor !== this.store.resources.length) {
+      this.openapiCache.clear();
+      this.openapiFor = this.store.resources.length;
+    }
+    const key = `${version}/${gv ?? ''}`;
+    let doc = this.openapiCache.get(key);
+    if (!doc) {
+      doc = version === 'v2' ? openapiV2(src) : gv === undefined ? openapiV3Index(src) : openapiV3(src, gv);
+      if (!doc) throw errors.pathNotFound();
+      this.openapiCache.set(key, doc);
+    }
+    if (version === 'v2' && acceptsProtobufV2(ex.headers.accept)) return ex.sendBytes(200, encodeOpenApiV2(doc), PROTOBUF_V2_CONTENT_TYPE);
+    negotiate(ex.headers.accept, false);
+    ex.send(200, doc);
   }
 
   /** Plain JSON even when aggregated discovery is asked for first: kubectl then falls back. */
@@ -163,31 +219,36 @@ export class Handlers {
       case 'POST': {
         if (!collection || (def.namespaced && namespace === undefined)) throw errors.methodNotAllowed();
         negotiate(ex.headers.accept, false);
-        const body = await this.jsonBody(ex);
-        const created = this.store.create(def, namespace, body, { dryRun: isDryRun(params) });
-        return ex.send(201, created);
+        const fields = fieldCheck(def, fieldValidationOf(params, 'CreateOptions'), builtinTypes);
+        const body = await this.objectBody(ex, def);
+        const created = this.store.create(def, namespace, body, { dryRun: isDryRun(params), checkFields: fields.check });
+        return ex.send(201, created, warningHeaders(fields.warnings));
       }
       case 'PUT': {
         if (collection) throw errors.methodNotAllowed();
         negotiate(ex.headers.accept, false);
-        const body = await this.jsonBody(ex);
+        const fields = fieldCheck(def, fieldValidationOf(params, 'UpdateOptions'), builtinTypes);
+        const body = await this.objectBody(ex, def);
         const dryRun = isDryRun(params);
         if (def.createOnUpdate && scope === 'main' && !this.store.has(def, namespace, name)) {
           const bodyName = stringAt(objectAt(isObject(body) ? body : undefined, 'metadata'), 'name');
           if (bodyName !== name) {
             throw errors.badRequest(`the name of the object (${bodyName ?? ''}) does not match the name on the URL (${name})`);
           }
-          return ex.send(201, this.store.create(def, namespace, body, { dryRun }));
+          return ex.send(201, this.store.create(def, namespace, body, { dryRun, checkFields: fields.check }), warningHeaders(fields.warnings));
         }
-        return ex.send(200, this.store.update(def, namespace, name, body, { scope, dryRun }));
+        return ex.send(200, this.store.update(def, namespace, name, body, { scope, dryRun, checkFields: fields.check }), warningHeaders(fields.warnings));
       }
       case 'PATCH': {
         if (collection) throw errors.methodNotAllowed();
         negotiate(ex.headers.accept, false);
         const type = PATCH_CONTENT_TYPES[mediaType(ex.headers['content-type'])];
         if (!type) throw errors.unsupportedMediaType(Object.keys(PATCH_CONTENT_TYPES));
+        const mode = fieldValidationOf(params, 'PatchOptions');
         const patch = await ex.readBody();
-        return ex.send(200, this.store.patch(def, namespace, name, type, patch, { scope, dryRun: isDryRun(params) }));
+        const fields = fieldCheck(def, mode, builtinTypes, { type, body: patch });
+        const patched = this.store.patch(def, namespace, name, type, patch, { scope, dryRun: isDryRun(params), checkFields: fields.check });
+        return ex.send(200, patched, warningHeaders(fields.warnings));
       }
       case 'DELETE': {
         if (collection || r.subresource) throw errors.methodNotAllowed();
@@ -197,6 +258,7 @@ export class Handlers {
         const preconditions = objectAt(options, 'preconditions');
         const result = this.store.delete(def, namespace, name, {
           dryRun: isDryRun(params, options),
+          gracePeriodSeconds: gracePeriodSeconds(params, options),
           preconditions: {
             uid: typeof preconditions?.uid === 'string' ? preconditions.uid : undefined,
             resourceVersion: typeof preconditions?.resourceVersion === 'string' ? preconditions.resourceVersion : undefined,
@@ -212,9 +274,12 @@ export class Handlers {
     }
   }
 
-  private async jsonBody(ex: Exchange): Promise<unknown> {
+  /** A POST or PUT body: JSON, or protobuf for the kinds whose messages protobuf.ts knows. */
+  private async objectBody(ex: Exchange, def: ResourceDef): Promise<unknown> {
     const type = mediaType(ex.headers['content-type']);
-    if (type !== '' && !JSON_BODY_TYPES.includes(type)) throw errors.unsupportedMediaType(JSON_BODY_TYPES);
+    const protobuf = hasProtobuf(def.kind);
+    if (type === PROTOBUF && protobuf) return decodeProtobufBody(await ex.readBytes());
+    if (type !== '' && !JSON_BODY_TYPES.includes(type)) throw errors.unsupportedMediaType(protobuf ? [...JSON_BODY_TYPES, PROTOBUF] : JSON_BODY_TYPES);
     return ex.readBody();
   }
 

@@ -1,4 +1,5 @@
 import { DEFAULT_VERSION } from './discovery.js';
+import { EndpointSliceController } from './controllers/endpointslice-controller.js';
 import { builtinResources, namespaces, nodes } from './kinds/index.js';
 import { cloneJson, isObject, objectAt, stringAt, type JsonObject } from './json.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -38,6 +39,17 @@ export interface KubeSimOptions {
   version?: string;
   /** More resources to serve besides the built-in ones (see ResourceDef). */
   resources?: readonly ResourceDef[];
+  /**
+   * Run the EndpointSlice controller (default true): Services with a selector get
+   * discovery.k8s.io/v1 EndpointSlices listing their Pods, as in a cluster. Off, slices are only
+   * what clients write.
+   */
+  endpointSliceController?: boolean;
+}
+
+export interface ListObjectsOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
 }
 
 export interface WatchErrorStatus {
@@ -56,7 +68,10 @@ function toObject(value: object): JsonObject {
 
 /**
  * A Kubernetes API server simulator over plain HTTP serving Nodes, Namespaces, Services, Pods,
- * coordination.k8s.io Leases and Events (events.k8s.io/v1 and core/v1 over the same objects).
+ * discovery.k8s.io EndpointSlices (kept by a built-in EndpointSlice controller), coordination.k8s.io
+ * Leases and Events (events.k8s.io/v1 and core/v1 over the same objects). It serves discovery,
+ * OpenAPI v2 and v3 (openapi/), validates fields as fieldValidation asks, and reads the protobuf
+ * bodies kubectl's typed commands send for Services and Namespaces.
  */
 export class KubeSim {
   private constructor(
@@ -75,6 +90,7 @@ export class KubeSim {
       opts.token,
     );
     await server.listen(opts.port ?? 0);
+    if (opts.endpointSliceController ?? true) EndpointSliceController.forStore(store).start();
     return new KubeSim(store, server);
   }
 
@@ -141,8 +157,14 @@ export class KubeSim {
     }
   }
 
-  listObjects(resource: string, namespace?: string): KubeObject[] {
-    return this.store.list(this.def(resource), { namespace }).items.map((o) => cloneJson(o));
+  /** Objects of every namespace unless `namespace` is given, filtered like `?labelSelector=`/`?fieldSelector=`. */
+  listObjects(resource: string, namespace?: string, opts: ListObjectsOptions = {}): KubeObject[] {
+    return this.store.list(this.def(resource), { namespace, ...opts }).items.map((o) => cloneJson(o));
+  }
+
+  /** The EndpointSlices of a Service (labelled kubernetes.io/service-name), by name. */
+  endpointSlices(service: string, namespace = 'default'): KubeObject[] {
+    return this.listObjects('endpointslices.discovery.k8s.io', namespace, { labelSelector: `kubernetes.io/service-name=${service}` });
   }
 
   patchObject(resource: string, name: string, patch: object | object[], opts: { namespace?: string; type?: PatchType } = {}): KubeObject {
@@ -152,9 +174,16 @@ export class KubeSim {
     return cloneJson(this.store.patch(def, namespace, name, opts.type ?? 'strategic', body, { scope: 'all' }));
   }
 
-  deleteObject(resource: string, name: string, namespace?: string): void {
+  /**
+   * Like DELETE: with finalizers the object is only marked as deleting; a Pod on a node is deleted
+   * gracefully (kept with a deletionTimestamp `gracePeriodSeconds` ahead, default its
+   * terminationGracePeriodSeconds) until deleted again with `gracePeriodSeconds: 0`.
+   * Returns the object when it is still there, undefined when it is gone.
+   */
+  deleteObject(resource: string, name: string, namespace?: string, opts: { gracePeriodSeconds?: number } = {}): KubeObject | undefined {
     const def = this.def(resource);
-    this.store.delete(def, def.namespaced ? (namespace ?? 'default') : undefined, name);
+    const result = this.store.delete(def, def.namespaced ? (namespace ?? 'default') : undefined, name, opts);
+    return result.deleted ? undefined : cloneJson(result.object);
   }
 
   private def(resource: string): ResourceDef {

@@ -41,13 +41,23 @@ export interface ResourceDef extends GroupResource {
   /** Selectable fields beyond metadata.name and metadata.namespace. */
   fieldSelectors?: Readonly<Record<string, (obj: JsonObject) => string>>;
   columns?: readonly Column[];
+  /** The OpenAPI schema name of the kind (openapi/types.ts), e.g. io.k8s.api.core.v1.Node; without one the kind is served as an open object. */
+  schema?: string;
   /** Checks the API server makes while decoding a request body (bad ones answer 400). */
   decode?(obj: JsonObject): void;
   /** Defaults and dropped fields on create; `existing` lists this resource's current objects. */
   prepareForCreate?(obj: JsonObject, existing: () => Iterable<JsonObject>): void;
+  /** Changes the server makes on every update (e.g. bumping metadata.generation); `old` is the stored object. */
+  prepareForUpdate?(obj: JsonObject, old: JsonObject): void;
   validate?(obj: JsonObject, old: JsonObject | undefined): FieldError[];
   /** Throws to refuse a delete (e.g. the `default` namespace). */
   beforeDelete?(obj: JsonObject): void;
+  /**
+   * Kinds deleted gracefully (pods): the grace period a DELETE gets, from the one it asked for
+   * (the strategy's CheckGracefulDelete). Above 0 the object stays, marked with deletionTimestamp,
+   * until a delete with a shorter period (0: now) ends it.
+   */
+  gracePeriod?(obj: JsonObject, requested: number | undefined): number;
   /** Served from another resource's storage, converted both ways (core/v1 Events are events.k8s.io/v1 ones). */
   storedAs?: StorageView;
 }

@@ -17,6 +17,8 @@ export type Route =
   | { kind: 'groups' }
   | { kind: 'group'; group: string }
   | { kind: 'resources'; group: string; version: string }
+  /** /openapi/v2, /openapi/v3 (index: gv undefined) and /openapi/v3/<gv> ("api/v1", "apis/<group>/<version>"). */
+  | { kind: 'openapi'; version: 'v2' | 'v3'; gv?: string }
   | ResourceRoute;
 
 type Finder = (group: string, version: string, plural: string) => ResourceDef | undefined;
@@ -47,6 +49,10 @@ export function route(pathname: string, find: Finder): Route {
   const segments = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
   const [root, a, b, ...rest] = segments;
   if (segments.length === 1 && root === 'version') return { kind: 'version' };
+  if (root === 'openapi') {
+    if (segments.length === 2 && a === 'v2') return { kind: 'openapi', version: 'v2' };
+    if (a === 'v3') return segments.length === 2 ? { kind: 'openapi', version: 'v3' } : { kind: 'openapi', version: 'v3', gv: segments.slice(2).join('/') };
+  }
   if (segments.length === 1 && (root === 'healthz' || root === 'livez' || root === 'readyz')) return { kind: 'health' };
   if (root === 'api') {
     if (a === undefined) return { kind: 'api' };

@@ -115,13 +115,13 @@ export class SimServer {
     this.requests.push(record);
     if (this.requests.length > MAX_RECORDS) this.requests.splice(0, this.requests.length - MAX_RECORDS);
 
-    const send = (status: number, body: string, contentType: string, headers: Record<string, string> = {}) => {
+    const send = (status: number, body: string, contentType: string, headers: Record<string, string | string[]> = {}) => {
       record.status = status;
       if (res.headersSent || res.destroyed) return;
       res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
       res.end(body);
     };
-    const sendJson = (status: number, body: unknown, headers?: Record<string, string>) =>
+    const sendJson = (status: number, body: unknown, headers?: Record<string, string | string[]>) =>
       send(status, JSON.stringify(body), 'application/json', headers);
 
     try {
@@ -145,8 +145,15 @@ export class SimServer {
         url,
         headers: req.headers,
         readBody: () => readJson(req),
-        send: (status, body) => sendJson(status, body),
+        readBytes: () => readBytes(req),
+        send: (status, body, headers) => sendJson(status, body, headers),
         sendText: (status, text) => send(status, text, 'text/plain; charset=utf-8'),
+        sendBytes: (status, body, contentType) => {
+          record.status = status;
+          if (res.headersSent || res.destroyed) return;
+          res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': body.length });
+          res.end(body);
+        },
         openWatch: (def: ResourceDef, opts: WatchStreamOptions) => {
           record.status = 200;
           const stream = new WatchStream(res, def, {
@@ -169,7 +176,7 @@ export class SimServer {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -177,7 +184,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = (await readBytes(req)).toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;

@@ -135,7 +135,8 @@ export type FieldErrorType =
   | 'FieldValueInvalid'
   | 'FieldValueNotSupported'
   | 'FieldValueForbidden'
-  | 'FieldValueDuplicate';
+  | 'FieldValueDuplicate'
+  | 'FieldValueTooMany';
 
 const TYPE_TEXT: Readonly<Record<FieldErrorType, string>> = {
   FieldValueRequired: 'Required value',
@@ -143,6 +144,7 @@ const TYPE_TEXT: Readonly<Record<FieldErrorType, string>> = {
   FieldValueNotSupported: 'Unsupported value',
   FieldValueForbidden: 'Forbidden',
   FieldValueDuplicate: 'Duplicate value',
+  FieldValueTooMany: 'Too many',
 };
 
 export interface FieldError {
@@ -170,6 +172,13 @@ export const fieldErrors = {
   }),
   forbidden: (field: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field, detail }),
   duplicate: (field: string, badValue: unknown): FieldError => ({ type: 'FieldValueDuplicate', field, badValue }),
+  /** field.TooMany: the actual count as the bad value. */
+  tooMany: (field: string, actual: number, max: number): FieldError => ({
+    type: 'FieldValueTooMany',
+    field,
+    badValue: actual,
+    detail: `must have at most ${max} items`,
+  }),
 };
 
 /** field.Error.ErrorBody(): the message without the field path. */

@@ -69,10 +69,14 @@ export type WriteScope = 'main' | 'status' | 'all';
 export interface WriteOptions {
   scope?: WriteScope;
   dryRun?: boolean;
+  /** Runs on the decoded object (the patched one, for a patch): unknown-field checks (fieldValidation). */
+  checkFields?: (obj: JsonObject) => void;
 }
 
 export interface DeleteOptions {
   dryRun?: boolean;
+  /** DeleteOptions.gracePeriodSeconds, for kinds deleted gracefully (pods); negative means 1. */
+  gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
@@ -84,6 +88,16 @@ export interface WatchOptions {
   sendInitialEvents?: boolean;
   allowWatchBookmarks?: boolean;
 }
+
+/** A committed change, as the storage holds it: what controllers inside the simulator react to. */
+export interface StoredChange {
+  def: ResourceDef;
+  type: ChangeType;
+  object: JsonObject;
+  prev?: JsonObject;
+}
+
+export type ChangeHook = (change: StoredChange) => void;
 
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
@@ -102,6 +116,9 @@ export class Store {
   private rv = 0;
   private readonly defs: ResourceDef[] = [];
   private readonly states = new Map<ResourceDef, ResourceState>();
+  private readonly hooks: ChangeHook[] = [];
+  private readonly hookQueue: StoredChange[] = [];
+  private runningHooks = false;
 
   constructor(private readonly historyLimit: number) {}
 
@@ -251,9 +268,52 @@ export class Store {
       if (dropped) state.horizon = dropped.rv;
     }
     for (const listener of [...state.listeners]) listener(change);
+    if (this.hooks.length > 0) {
+      this.hookQueue.push({ def: this.storage(def), type, object, ...(prev ? { prev } : {}) });
+      this.runHooks();
+    }
   }
 
-  private decode(def: ResourceDef, body: unknown): JsonObject {
+  /**
+   * Calls `hook` after every change, once the change's watchers have it. A change a hook makes
+   * is handed to the hooks after the current one returns, never inside it, so a controller
+   * reacting to a Pod sees its own EndpointSlice writes one after another, in order, and the
+   * write that started it all returns only once they are done.
+   */
+  onChange(hook: ChangeHook): () => void {
+    this.hooks.push(hook);
+    return () => {
+      const i = this.hooks.indexOf(hook);
+      if (i >= 0) this.hooks.splice(i, 1);
+    };
+  }
+
+  /** Runs `fn` as if it were a hook: the changes it makes reach the hooks once it returns. */
+  deferHooks(fn: () => void): void {
+    if (this.runningHooks) return fn();
+    this.runningHooks = true;
+    try {
+      fn();
+    } finally {
+      this.runningHooks = false;
+    }
+    this.runHooks();
+  }
+
+  private runHooks(): void {
+    if (this.runningHooks) return;
+    this.runningHooks = true;
+    try {
+      for (let change = this.hookQueue.shift(); change; change = this.hookQueue.shift()) {
+        for (const hook of [...this.hooks]) hook(change);
+      }
+    } finally {
+      this.runningHooks = false;
+      this.hookQueue.length = 0;
+    }
+  }
+
+  private decode(def: ResourceDef, body: unknown, opts: WriteOptions): JsonObject {
     if (!isObject(body)) throw errors.badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
     const obj = cloneJson(body);
     if (obj.kind !== undefined && obj.kind !== def.kind) {
@@ -262,6 +322,7 @@ export class Store {
     if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(def)) {
       throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(def)})`);
     }
+    opts.checkFields?.(obj);
     def.decode?.(obj);
     return obj;
   }
@@ -286,7 +347,7 @@ export class Store {
 
   create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): JsonObject {
     const state = this.state(def);
-    const obj = this.decode(def, body);
+    const obj = this.decode(def, body, opts);
     const metadata = metadataOf(obj);
     if (def.namespaced) {
       if (!namespace) throw errors.badRequest('the namespace of the object is required');
@@ -327,7 +388,7 @@ export class Store {
 
   update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): JsonObject {
     const current = this.stored(def, namespace, name);
-    return this.commitUpdate(def, namespace, name, current, this.decode(def, body), opts);
+    return this.commitUpdate(def, namespace, name, current, this.decode(def, body, opts), opts);
   }
 
   patch(
@@ -340,7 +401,7 @@ export class Store {
   ): JsonObject {
     const current = this.stored(def, namespace, name);
     const patched = applyPatch(type, this.view(def, current), patch, def.mergeKeys);
-    return this.commitUpdate(def, namespace, name, current, this.decode(def, patched), opts);
+    return this.commitUpdate(def, namespace, name, current, this.decode(def, patched, opts), opts);
   }
 
   private commitUpdate(
@@ -382,6 +443,7 @@ export class Store {
       if (current.spec === undefined) delete next.spec;
       else next.spec = current.spec;
     }
+    def.prepareForUpdate?.(next, current);
     this.validate(def, next, current);
 
     const key = keyOf(namespace, name);
@@ -402,7 +464,12 @@ export class Store {
     return this.view(def, stored);
   }
 
-  /** Deletes at once or, with finalizers present, only marks the object as being deleted. */
+  /**
+   * Deletes at once or, with finalizers present, only marks the object as being deleted. Kinds
+   * deleted gracefully (ResourceDef.gracePeriod) are first marked with a deletionTimestamp that
+   * many seconds ahead and stay until deleted again with a shorter period (0: now), as
+   * rest.BeforeDelete and the generic registry do.
+   */
   delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): { object: JsonObject; deleted: boolean } {
     const currentStored = this.stored(def, namespace, name);
     const current = this.view(def, currentStored);
@@ -421,18 +488,62 @@ export class Store {
     def.beforeDelete?.(current);
     const key = keyOf(namespace, name);
     const dryRun = opts.dryRun ?? false;
-    if (finalizersOf(current).length === 0) return { object: this.view(def, this.remove(def, key, currentStored, dryRun)), deleted: true };
+    const pending = finalizersOf(current).length > 0;
+    const graceful = this.gracefulDeletion(def, current, opts.gracePeriodSeconds);
+    if (graceful === 'pending') return { object: current, deleted: false };
+    if (graceful) {
+      const marked: JsonObject = { ...currentStored, metadata: { ...metadataOf(currentStored), ...graceful } };
+      if (dryRun) return { object: this.view(def, marked), deleted: false };
+      const stored = this.write(def, key, marked, currentStored);
+      if (graceful.deletionGracePeriodSeconds > 0 || pending) return { object: this.view(def, stored), deleted: false };
+      return { object: this.view(def, this.remove(def, key, stored, false)), deleted: true };
+    }
+    if (!pending) return { object: this.view(def, this.remove(def, key, currentStored, dryRun)), deleted: true };
     if (meta.deletionTimestamp || dryRun) return { object: current, deleted: false };
-    this.rv++;
     const storedMeta = metadataOf(currentStored);
-    const stored = withResourceVersion(
-      this.storage(def),
-      { ...currentStored, metadata: { ...storedMeta, deletionTimestamp: isoSeconds(), deletionGracePeriodSeconds: 0 } },
-      this.rv,
-    );
+    const stored = this.write(def, key, { ...currentStored, metadata: { ...storedMeta, deletionTimestamp: isoSeconds(), deletionGracePeriodSeconds: 0 } }, currentStored);
+    return { object: this.view(def, stored), deleted: false };
+  }
+
+  /**
+   * rest.BeforeDelete for kinds deleted gracefully: the metadata to write, 'pending' when a
+   * graceful deletion already under way is left as it is, undefined to delete without grace.
+   */
+  private gracefulDeletion(
+    def: ResourceDef,
+    current: JsonObject,
+    requested: number | undefined,
+  ): { deletionTimestamp: string; deletionGracePeriodSeconds: number; generation?: number } | 'pending' | undefined {
+    if (!def.gracePeriod) return undefined;
+    const asked = requested !== undefined && requested < 0 ? 1 : requested;
+    const meta = metadataOf(current);
+    const now = Date.now();
+    const since = stringAt(meta, 'deletionTimestamp');
+    if (since === undefined) {
+      const period = def.gracePeriod(current, asked);
+      const generation = typeof meta.generation === 'number' && meta.generation > 0 ? { generation: meta.generation + 1 } : {};
+      return { deletionTimestamp: isoSeconds(new Date(now + period * 1000)), deletionGracePeriodSeconds: period, ...generation };
+    }
+    const period = typeof meta.deletionGracePeriodSeconds === 'number' ? meta.deletionGracePeriodSeconds : 0;
+    if (period === 0) return undefined;
+    if (asked === undefined || asked >= period) return 'pending';
+    // Only a shorter grace period: the deletionTimestamp moves back, never into the past.
+    let at = Date.parse(since) - period * 1000 + asked * 1000;
+    let shorter = asked;
+    if (at < now) {
+      at = now;
+      if (shorter !== 0) shorter = 1;
+    }
+    return { deletionTimestamp: isoSeconds(new Date(at)), deletionGracePeriodSeconds: shorter };
+  }
+
+  /** Stores a new version of an object under the next resourceVersion; returns it as stored. */
+  private write(def: ResourceDef, key: string, next: JsonObject, currentStored: JsonObject): JsonObject {
+    this.rv++;
+    const stored = withResourceVersion(this.storage(def), next, this.rv);
     this.state(def).objects.set(key, stored);
     this.record(def, 'MODIFIED', key, stored, currentStored);
-    return { object: this.view(def, stored), deleted: false };
+    return stored;
   }
 
   /** Removes a stored object; returns it as stored, with the deletion's resourceVersion. */

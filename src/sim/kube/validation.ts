@@ -137,3 +137,29 @@ export function microTime(date = new Date()): string {
 export function isoSeconds(date = new Date()): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+function jsonKind(value: Json): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  if (typeof value === 'number') return 'number';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
+
+/**
+ * The 400 a request body gets when a field has the wrong JSON type, as encoding/json words it:
+ * `json: cannot unmarshal string into Go struct field EndpointConditions.endpoints.conditions.ready of type bool`.
+ * `struct` is the Go type holding the field, `path` the field's JSON path without indexes.
+ */
+export function checkJsonType(def: ResourceDef, value: Json | undefined, type: 'bool' | 'string' | 'int32', struct: string, path: string, goType: string = type): void {
+  if (value === undefined || value === null) return;
+  const ok =
+    type === 'bool'
+      ? typeof value === 'boolean'
+      : type === 'string'
+        ? typeof value === 'string'
+        : typeof value === 'number' && Number.isInteger(value) && value >= -2147483648 && value <= 2147483647;
+  if (ok) return;
+  throw errors.badRequest(
+    `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: json: cannot unmarshal ${type === 'int32' && typeof value === 'number' ? `number ${String(value)}` : jsonKind(value)} into Go struct field ${struct}.${path} of type ${goType}`,
+  );
+}

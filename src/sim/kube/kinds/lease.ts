@@ -29,6 +29,7 @@ export const leases: ResourceDef = {
   nameFormat: 'dns-subdomain',
   createOnUpdate: true,
   conditionalUpdatesOnly: true,
+  schema: 'io.k8s.api.coordination.v1.Lease',
   statusSubresource: false,
   mergeKeys: withMetadataMergeKeys({}),
   columns: [

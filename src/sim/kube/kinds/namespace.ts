@@ -15,6 +15,7 @@ export const namespaces: ResourceDef = {
   namespaced: false,
   nameFormat: 'dns-label',
   shortNames: ['ns'],
+  schema: 'io.k8s.api.core.v1.Namespace',
   statusSubresource: true,
   mergeKeys: withMetadataMergeKeys({ 'status.conditions': { mergeKey: 'type' } }),
   columns: [

@@ -77,6 +77,7 @@ export const nodes: ResourceDef = {
   namespaced: false,
   nameFormat: 'dns-subdomain',
   shortNames: ['no'],
+  schema: 'io.k8s.api.core.v1.Node',
   statusSubresource: true,
   // spec.taints has no patchMergeKey: a strategic patch replaces the list, which `kubectl taint` relies on.
   mergeKeys: withMetadataMergeKeys({

@@ -44,6 +44,7 @@ function prepareService(svc: JsonObject, existing: () => Iterable<JsonObject>): 
   spec.internalTrafficPolicy ??= 'Cluster';
   const exposed = type === 'NodePort' || type === 'LoadBalancer';
   if (exposed) spec.externalTrafficPolicy ??= 'Cluster';
+  if (type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
   const taken = new Set<number>();
   for (const port of ports(svc)) {
     port.protocol ??= 'TCP';
@@ -109,6 +110,7 @@ export const services: ResourceDef = {
   shortNames: ['svc'],
   categories: ['all'],
   createOnUpdate: true,
+  schema: 'io.k8s.api.core.v1.Service',
   statusSubresource: true,
   returnDeletedObject: true,
   mergeKeys: withMetadataMergeKeys({ 'spec.ports': { mergeKey: 'port' }, 'status.conditions': { mergeKey: 'type' } }),

@@ -18,6 +18,7 @@ import { createLeaseApi } from '../kube/lease-api.js';
 import type { Change } from '../kube/list-watch.js';
 import { HOLD_ANNOTATION } from '../kube/snapshot.js';
 import { Sources } from '../kube/sources.js';
+import type { ProberHooks } from '../probe/prober.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { EpictetusError, errorCode, errorMessage, registerSecrets } from '../model/errors.js';
 import type { NodeSnapshot } from '../model/types.js';
@@ -76,6 +77,8 @@ export async function runCommand(env: NodeJS.ProcessEnv, cwd: string, signal: Ab
 
 async function run(config: Config, kc: KubeConnection, token: TokenSource, log: Logger, leaderElection: boolean, identity: string, signal: AbortSignal): Promise<number> {
   // Clients
+  const apiHealth = new ApiHealth();
+  const metrics = new Metrics();
   const kubeApi = createKubeApi(kc);
   const provider = createCloudflareProvider({
     apiToken: () => token.current(), baseUrl: config.cloudflare.baseUrl,
@@ -90,7 +93,6 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
       if (status > 0 && status < 500) apiHealth.answered('cloudflare');
     },
   });
-  const apiHealth = new ApiHealth();
   const events = config.recordEvents ? new EventRecorder(eventSink(kc), log.child({ component: 'events' }), { instance: identity }) : undefined;
 
   // Sources: every signal, as small snapshots
@@ -98,7 +100,8 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
     hostnames: config.hostnames, defaults: config.defaults, watchServices: config.watchServices,
     claimPolicy: { namespaces: config.claims.namespaces ?? [kc.inCluster ? kc.namespace : 'default'], domains: config.claims.domains },
     nodeSelector: config.policy.nodeSelector, externalIpLabel: config.externalIpLabel,
-    confirmVanishedFraction: config.maxUnhealthyFraction,
+    confirmVanishedFraction: config.maxUnhealthyFraction, watchEndpointSlices: config.watchEndpointSlices,
+    probes: { ...config.probes, thresholds: { failures: config.probes.failures, successes: config.probes.successes }, hooks: probeHooks(metrics, events, log) },
   }, log);
   sources.subscribe(() => apiHealth.answered('kubernetes'));
 
@@ -113,10 +116,6 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
   const isLeader = () => elector?.isLeader() ?? true;
 
   // The loop
-  const metrics = new Metrics({
-    controller: () => controller.status(), watches: () => sources.statuses(), isLeader,
-    nodesHeld: () => [...sources.nodes.items.values()].filter((n) => n.hold !== undefined).length,
-  });
   const removals = new RemovalTracker(config.policy, removalObserver(metrics, log));
   const holds = config.hold.enabled ? holdManager(config, kubeApi, sources, events, metrics, log) : undefined;
   const controller = new Controller({
@@ -148,6 +147,10 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
     controller.onSourceChange(e.source, e.deletedNodes);
   });
   leaderEvents.on('leading', () => controller.request('became-leader', true, 0));
+  metrics.readFrom({
+    controller: () => controller.status(), watches: () => sources.statuses(), isLeader, rateBudget: () => provider.budget(),
+    nodesHeld: () => [...sources.nodes.items.values()].filter((n) => n.hold !== undefined).length,
+  });
 
   // Health, readiness, metrics, status page
   let server: Server | undefined;
@@ -156,6 +159,7 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
       controller: () => controller.status(), watches: () => sources.statuses(), apis: () => apiHealth.snapshot(), metrics: metrics.registry,
       leadership: () => ({ enabled: elector !== undefined, role: isLeader() ? 'leader' : 'follower', leader: elector ? elector.leader() ?? null : identity, identity, problem: elector?.problem() ?? null }),
       livenessTimeoutMs: config.health.livenessTimeoutMs, syncIntervalMs: config.syncIntervalMs,
+      probes: () => sources.prober.evidence(),
     });
     const l = await listen(handler, config.health.port, config.health.bindAddress);
     server = l.server;
@@ -188,6 +192,31 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
   server?.closeAllConnections();
   log.info('stopped');
   return 0;
+}
+
+/** Probe results in metrics; a verdict that changes in the log and as an Event on the Node. */
+function probeHooks(metrics: Metrics, events: EventRecorder | undefined, log: Logger): ProberHooks {
+  return {
+    result: (_t, r) => {
+      metrics.probeDuration.observe(r.latencyMs / 1000);
+      metrics.probeResults.inc({ result: r.ok ? 'success' : 'failure' });
+    },
+    transition: (t, before, after) => {
+      const evidence = { node: t.node, probe: t.spec.text, address: t.address, detail: after.last?.detail, latencyMs: after.last?.latencyMs,
+        consecutiveFailures: after.consecutiveFailures, consecutiveSuccesses: after.consecutiveSuccesses };
+      if (after.state === 'failing') {
+        log.warn(evidence, `probe ${t.spec.text} of node ${t.node} failed ${after.consecutiveFailures} time(s) in a row (${after.last?.detail ?? '?'}): it no longer serves hostnames with that probe`);
+        events?.record({ kind: 'Node', name: t.node }, { type: 'Warning', reason: 'ProbeFailed', action: 'RemoveFromDNS',
+          note: `Probe ${t.spec.text} of ${t.address ?? '?'} failed ${after.consecutiveFailures} time(s) in a row: ${after.last?.detail ?? '?'}` });
+      } else if (after.state === 'healthy') {
+        log.info(evidence, `probe ${t.spec.text} of node ${t.node} passed ${after.consecutiveSuccesses} time(s) in a row: it serves again`);
+        if (before.state === 'failing') {
+          events?.record({ kind: 'Node', name: t.node }, { type: 'Normal', reason: 'ProbeRecovered', action: 'AddToDNS',
+            note: `Probe ${t.spec.text} of ${t.address ?? '?'} passed ${after.consecutiveSuccesses} time(s) in a row (${after.last?.latencyMs ?? '?'} ms)` });
+        }
+      }
+    },
+  };
 }
 
 function serviceEvent(events: EventRecorder | undefined, sources: Sources, service: string, reason: string, action: string, note: string): void {

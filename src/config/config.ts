@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { z } from 'zod';
 import { EpictetusError } from '../model/errors.js';
-import type { HostnameSpec, RecordType } from '../model/types.js';
+import type { HostnameSpec, ProbeSpec, RecordType } from '../model/types.js';
 import type { NodePolicy } from '../reconcile/policy.js';
 import { apiToken, SETTINGS, type Setting } from './settings.js';
 
@@ -12,7 +12,12 @@ type Parsed = { [S in (typeof SETTINGS)[number] as S['env']]: z.output<S['parse'
 export interface Config {
   readonly cloudflare: { readonly apiToken: string; readonly tokenFile: string | undefined; readonly zoneIds: readonly string[]; readonly discoverZones: boolean; readonly baseUrl: string };
   readonly hostnames: readonly HostnameSpec[];
-  readonly defaults: { readonly ttl: number; readonly proxied: boolean };
+  readonly defaults: { readonly ttl: number; readonly proxied: boolean; readonly probe: ProbeSpec | null; readonly endpointSlices: boolean };
+  readonly watchEndpointSlices: boolean;
+  readonly probes: {
+    readonly address: 'internal' | 'external'; readonly intervalMs: number; readonly timeoutMs: number;
+    readonly failures: number; readonly successes: number; readonly host: string | undefined; readonly tlsVerify: boolean;
+  };
   readonly recordTypes: readonly RecordType[];
   readonly watchServices: boolean;
   readonly policy: NodePolicy;
@@ -120,6 +125,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     else problems.push(describeProblem(s, raw, specificReasons(r.error.issues)));
   }
   const token = tokenFrom(values, problems);
+  if (values.SERVE_FROM_ENDPOINTS_OF !== '' && values.WATCH_ENDPOINT_SLICES === false) {
+    problems.push(`  WATCH_ENDPOINT_SLICES=false: SERVE_FROM_ENDPOINTS_OF=${JSON.stringify(values.SERVE_FROM_ENDPOINTS_OF)} needs the EndpointSlices watched; accepts true or empty with SERVE_FROM_ENDPOINTS_OF set`);
+  }
   if (problems.length === 0 && (values.DNS_HOSTNAMES as string[]).length === 0 && values.WATCH_SERVICES === false) {
     problems.push('  DNS_HOSTNAMES="": no hostname given and WATCH_SERVICES=false, so nothing would ever be managed; accepts at least one DNS name, or WATCH_SERVICES=true');
   }
@@ -127,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new EpictetusError('EPI_CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);
   }
   const v = values as Parsed;
+  const watchSlices = v.WATCH_ENDPOINT_SLICES === '' ? v.SERVE_FROM_ENDPOINTS_OF !== '' : v.WATCH_ENDPOINT_SLICES;
   const level = v.LOG_LEVEL === 'WARNING' || v.LOG_LEVEL === 'WARN' ? 'warn' : (v.LOG_LEVEL.toLowerCase() as 'debug' | 'info' | 'error');
   return Object.freeze({
     cloudflare: Object.freeze({
@@ -138,8 +147,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     hostnames: Object.freeze(v.DNS_HOSTNAMES.map((name) => Object.freeze({
       name, ttl: v.DNS_PROXIED ? 1 : v.DNS_TTL, proxied: v.DNS_PROXIED, controlPlaneOnly: false, nodeSelector: null, source: 'env',
+      serveFrom: v.SERVE_FROM_ENDPOINTS_OF || null, probe: v.HEALTH_PROBE,
     }))),
-    defaults: Object.freeze({ ttl: v.DNS_PROXIED ? 1 : v.DNS_TTL, proxied: v.DNS_PROXIED }),
+    defaults: Object.freeze({ ttl: v.DNS_PROXIED ? 1 : v.DNS_TTL, proxied: v.DNS_PROXIED, probe: v.HEALTH_PROBE, endpointSlices: watchSlices }),
+    watchEndpointSlices: watchSlices,
+    probes: Object.freeze({
+      address: v.PROBE_ADDRESS, intervalMs: Math.round(v.PROBE_INTERVAL_SECONDS * 1000), timeoutMs: Math.round(v.PROBE_TIMEOUT_SECONDS * 1000),
+      failures: v.PROBE_FAILURES, successes: v.PROBE_SUCCESSES, host: v.PROBE_HOST || undefined, tlsVerify: v.PROBE_TLS_VERIFY,
+    }),
     recordTypes: Object.freeze(v.DNS_RECORD_TYPES),
     watchServices: v.WATCH_SERVICES,
     policy: Object.freeze({

@@ -1,8 +1,9 @@
 /** The one table of settings: name, default, parser, what it accepts, and whether it is secret. */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { hostnameProblem, parseHostnameList } from '../reconcile/hostnames.js';
+import { hostnameProblem, normalizeHostname, parseHostnameList } from '../reconcile/hostnames.js';
 import { ALL_TAINTS, CRITICAL_TAINTS } from '../reconcile/policy.js';
+import { parseProbe, PROBE_SYNTAX } from '../reconcile/probe-spec.js';
 import { parseSelector } from '../reconcile/selector.js';
 import { bool, httpUrl, intIn, numberIn, oneOf, text, ttl } from './parsers.js';
 
@@ -104,6 +105,38 @@ export const SETTINGS = [
     accepts: 'true or false', describe: 'Nodes labelled node.kubernetes.io/exclude-from-external-load-balancers do not serve' },
   { env: 'EXTERNAL_IP_LABEL', default: '', parse: z.string().trim().regex(/^(([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?$/),
     accepts: 'a label or annotation key, or empty', describe: 'Label or annotation holding a node\'s public IP when it has no ExternalIP (after flannel.alpha.coreos.com/public-ip)' },
+  { env: 'SERVE_FROM_ENDPOINTS_OF', default: '', parse: z.string().trim().regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$/),
+    accepts: 'namespace/service (e.g. ingress-nginx/ingress-nginx-controller), or empty',
+    describe: 'DNS_HOSTNAMES are served only by nodes hosting a ready endpoint of this Service (from its EndpointSlices)' },
+  { env: 'WATCH_ENDPOINT_SLICES', default: '', parse: z.union([z.literal(''), bool()]),
+    accepts: 'true, false, or empty (true when SERVE_FROM_ENDPOINTS_OF is set)',
+    describe: 'Watch EndpointSlices (needs list/watch on endpointslices), for SERVE_FROM_ENDPOINTS_OF and the epictetus.io/serve-from annotation' },
+  { env: 'HEALTH_PROBE', default: '', parse: z.string().transform((raw, ctx) => {
+    const p = parseProbe(raw);
+    if (p !== null && 'error' in p) ctx.addIssue({ code: 'custom', message: p.error });
+    return p !== null && 'error' in p ? null : p;
+  }),
+    accepts: PROBE_SYNTAX,
+    describe: 'Probe every node before it serves, and take it out when the probe fails (Services may set their own with epictetus.io/probe)' },
+  { env: 'PROBE_ADDRESS', default: 'internal', parse: z.string().trim().toLowerCase().pipe(z.enum(['internal', 'external'])),
+    accepts: 'internal or external', describe: "internal: probe the node's InternalIP (reachable from the pod network); external: the address published" },
+  { env: 'PROBE_INTERVAL_SECONDS', default: '5', parse: numberIn(0.2, 3600),
+    accepts: 'seconds, 0.2–3600 (decimals allowed)', describe: 'Seconds between two probes of one node' },
+  { env: 'PROBE_TIMEOUT_SECONDS', default: '2', parse: numberIn(0.05, 600),
+    accepts: 'seconds, 0.05–600 (decimals allowed)', describe: 'A probe not answered within this long has failed' },
+  { env: 'PROBE_FAILURES', default: '3', parse: intIn(1, 100),
+    accepts: 'a whole number, 1–100', describe: 'Failed probes in a row that take a node out' },
+  { env: 'PROBE_SUCCESSES', default: '2', parse: intIn(1, 100),
+    accepts: 'a whole number, 1–100', describe: 'Passed probes in a row that bring a node (back) in' },
+  { env: 'PROBE_HOST', default: '', parse: z.string().transform((raw, ctx) => {
+    const name = normalizeHostname(raw);
+    const problem = name === '' ? null : hostnameProblem(name);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: `"${raw.trim().slice(0, 80)}" ${problem}` });
+    return name;
+  }),
+    accepts: 'a DNS name, or empty for the address probed', describe: 'Host header and TLS server name (SNI) of http(s) probes' },
+  { env: 'PROBE_TLS_VERIFY', default: 'false', parse: bool(),
+    accepts: 'true or false', describe: "Verify the certificate of https probes (off: a node's certificate rarely names its address)" },
   { env: 'MAX_UNHEALTHY_FRACTION', default: '0.5', parse: numberIn(0, 1),
     accepts: 'a fraction, 0–1 (1 turns the guard off)', describe: 'Mass-removal guard: health reasons never remove more than this share of a hostname\'s records at once' },
   { env: 'DNS_SYNC_INTERVAL', default: '60', parse: intIn(1, 86400),

@@ -10,7 +10,8 @@ import type { Logger } from '../log/logger.js';
 import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
 import type { Changes, RecordType } from '../model/types.js';
 import type { ClaimConflict, RefusedClaim, ServiceProblem } from '../reconcile/claims.js';
-import { desiredState, type Signals } from '../reconcile/desired.js';
+import { desiredState, type Desired, type Signals } from '../reconcile/desired.js';
+import { recordViews } from '../reconcile/record-views.js';
 import { changeCount, plan, type Plan } from '../reconcile/plan.js';
 import type { NodePolicy } from '../reconcile/policy.js';
 import { guardKey } from '../reconcile/safety.js';
@@ -91,6 +92,7 @@ export class Controller {
   private stopped = false;
   private everSynced = false;
   private lastPlan: Plan | undefined;
+  private lastDesired: Desired | undefined;
   private lastSignals: ControllerSignals | undefined;
   private waitingFor: string[] = [];
   private readonly startedAt = new Date().toISOString();
@@ -161,6 +163,10 @@ export class Controller {
       lastError: this.lastError,
       reconciles: { ...this.counts },
       verdicts: this.lastVerdicts,
+      nodeAddresses: Object.fromEntries((s?.nodes ?? []).map((n) => [n.name, { ipv4: n.ipv4, ipv6: n.ipv6, internal: n.internalIp ?? null }])),
+      excludedFor: Object.fromEntries([...(this.lastDesired?.excludedFor ?? [])].map(([h, m]) => [h, Object.fromEntries(m)])),
+      hostnameRecords: p && this.lastDesired
+        ? Object.fromEntries(recordViews(this.lastDesired, this.cache.known(), this.cache.current(), p, this.opts.ownerId)) : {},
       hostnames: p?.hostnames ?? [],
       conflicts: s?.conflicts ?? [],
       serviceProblems: s?.problems ?? [],
@@ -231,6 +237,7 @@ export class Controller {
         const now = Date.now();
         const desired = desiredState(signals, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
         this.lastVerdicts = desired.verdicts;
+        this.lastDesired = desired;
         const p = plan({
           desired, zones: this.cache.known(), records: this.cache.current(),
           owner: this.opts.ownerId, ownerAliases: this.opts.ownerAliases ?? [],

@@ -5,6 +5,7 @@ import type { ClaimConflict, RefusedClaim, ServiceProblem } from '../reconcile/c
 import type { NodeVerdict } from '../reconcile/policy.js';
 import type { RecordDelete } from '../model/types.js';
 import type { ZoneReadStatus } from './zone-cache.js';
+import type { RecordView } from '../reconcile/record-views.js';
 
 export interface ApiCheck {
   readonly ok: boolean;
@@ -33,6 +34,12 @@ export interface ControllerStatus {
   readonly lastError: { readonly at: string; readonly code: string; readonly message: string } | undefined;
   readonly reconciles: { readonly ok: number; readonly failed: number; readonly noop: number; readonly skipped: number };
   readonly verdicts: readonly NodeVerdict[];
+  /** Each node's addresses: published (IPv4, IPv6) and probed (InternalIP). */
+  readonly nodeAddresses: Readonly<Record<string, { readonly ipv4: readonly string[]; readonly ipv6: readonly string[]; readonly internal: string | null }>>;
+  /** hostname -> node the policy allows that does not serve it -> why (its endpoints, its probe). */
+  readonly excludedFor: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+  /** hostname -> its records now, each with its state, and the addresses it lacks. */
+  readonly hostnameRecords: Readonly<Record<string, readonly RecordView[]>>;
   readonly hostnames: readonly HostnameStatus[];
   readonly conflicts: readonly ClaimConflict[];
   readonly serviceProblems: readonly ServiceProblem[];

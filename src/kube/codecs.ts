@@ -1,5 +1,6 @@
 /** How Nodes and Services become the snapshots the sources keep. */
-import type { NodeSnapshot, ServiceSnapshot } from '../model/types.js';
+import type { EndpointSliceSnapshot, EndpointState, NodeSnapshot, ServiceSnapshot } from '../model/types.js';
+import { endpointState } from '../reconcile/endpoints.js';
 import type { Codec } from './list-watch.js';
 import { nodeName, sameSnapshot, toSnapshot, type SnapshotOptions } from './snapshot.js';
 
@@ -31,5 +32,36 @@ export const serviceCodec: Codec<ServiceSnapshot> = {
     const ka = Object.keys(a.annotations);
     return a.namespace === b.namespace && a.name === b.name && a.uid === b.uid && ka.length === Object.keys(b.annotations).length &&
       ka.every((k) => a.annotations[k] === b.annotations[k]);
+  },
+};
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const RANK: Record<EndpointState, number> = { ready: 2, terminating: 1, 'not-ready': 0 };
+
+/** An EndpointSlice keeps only its Service and, per node, the best state of its endpoints there. */
+export const endpointSliceCodec: Codec<EndpointSliceSnapshot> = {
+  key(o) {
+    const meta = obj(obj(o).metadata);
+    return typeof meta.name === 'string' && typeof meta.namespace === 'string' ? `${meta.namespace}/${meta.name}` : undefined;
+  },
+  snapshot(o) {
+    const meta = obj(obj(o).metadata);
+    const service = obj(meta.labels)[SERVICE_NAME_LABEL];
+    if (typeof meta.namespace !== 'string' || typeof service !== 'string' || service === '') return undefined;
+    const nodes: Record<string, EndpointState> = {};
+    for (const e of Array.isArray(obj(o).endpoints) ? (obj(o).endpoints as unknown[]) : []) {
+      const node = obj(e).nodeName;
+      if (typeof node !== 'string' || node === '') continue;
+      const c = obj(obj(e).conditions);
+      const flag = (v: unknown) => (typeof v === 'boolean' ? v : null);
+      const state = endpointState({ ready: flag(c.ready), serving: flag(c.serving), terminating: flag(c.terminating) });
+      const before = nodes[node];
+      if (before === undefined || RANK[state] > RANK[before]) nodes[node] = state;
+    }
+    return { service: `${meta.namespace}/${service}`, nodes };
+  },
+  same(a, b) {
+    const ka = Object.keys(a.nodes);
+    return a.service === b.service && ka.length === Object.keys(b.nodes).length && ka.every((k) => a.nodes[k] === b.nodes[k]);
   },
 };

@@ -96,8 +96,20 @@ export function toSnapshot(node: unknown, opts: SnapshotOptions): NodeSnapshot |
     ipv6: uniqueSorted(ips.filter((i) => i.family === 6).map((i) => i.ip)),
     taints, ready, readySince: timeOf(readyCond.lastTransitionTime), addressProblem: problem,
     unschedulable: spec.unschedulable === true, labels,
+    ...(str(obj(o.metadata).deletionTimestamp) !== undefined ? { deleting: true } : {}),
+    ...(internalIp(status) !== undefined ? { internalIp: internalIp(status) } : {}),
     ...(typeof annotationsOf(o)[HOLD_ANNOTATION] === 'string' ? { hold: annotationsOf(o)[HOLD_ANNOTATION] as string } : {}),
   };
+}
+
+/** The first InternalIP, canonical (where health probes reach the node). */
+function internalIp(status: Record<string, unknown>): string | undefined {
+  for (const a of arr(status.addresses)) {
+    if (str(obj(a).type) !== 'InternalIP') continue;
+    const ip = canonicalIp(str(obj(a).address) ?? '');
+    if (ip !== null) return ip.ip;
+  }
+  return undefined;
 }
 
 const annotationsOf = (o: Record<string, unknown>): Record<string, unknown> => obj(obj(o.metadata).annotations);
@@ -112,5 +124,5 @@ export function sameSnapshot(a: NodeSnapshot, b: NodeSnapshot): boolean {
   const eq = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
   return a.name === b.name && a.uid === b.uid && eq(a.ipv4, b.ipv4) && eq(a.ipv6, b.ipv6) && sameRecord(a.taints, b.taints) &&
     a.ready === b.ready && a.readySince === b.readySince && a.addressProblem === b.addressProblem && a.hold === b.hold &&
-    a.unschedulable === b.unschedulable && sameRecord(a.labels, b.labels);
+    a.unschedulable === b.unschedulable && a.deleting === b.deleting && a.internalIp === b.internalIp && sameRecord(a.labels, b.labels);
 }

@@ -5,11 +5,13 @@
  */
 import type { ControllerSignals } from '../controller/controller.js';
 import type { Logger } from '../log/logger.js';
-import type { HostnameSpec, LabelSelector, NodeSnapshot, ServiceSnapshot } from '../model/types.js';
+import type { EndpointSliceSnapshot, HostnameSpec, LabelSelector, NodeSnapshot, ServiceSnapshot } from '../model/types.js';
+import { Prober, type ProberHooks, type ProberOptions } from '../probe/prober.js';
 import { resolveHostnames, type ClaimMemory, type ClaimPolicy, type HostnameDefaults, type ResolvedClaims } from '../reconcile/claims.js';
+import { endpointStates } from '../reconcile/endpoints.js';
 import { selectorKeys } from '../reconcile/selector.js';
 import type { KubeApi } from './api.js';
-import { nodeCodec, serviceCodec } from './codecs.js';
+import { endpointSliceCodec, nodeCodec, serviceCodec } from './codecs.js';
 import { LabelsOfInterest } from './labels.js';
 import { ListWatch, type Change, type SourceStatus } from './list-watch.js';
 import { BASE_LABELS } from './snapshot.js';
@@ -23,11 +25,15 @@ export interface SourcesOptions {
   readonly externalIpLabel: string;
   /** A re-list that drops more than this share of the nodes (or Services) waits for a second list. */
   readonly confirmVanishedFraction: number;
+  /** Watch EndpointSlices (for hostnames served from a Service's endpoints). */
+  readonly watchEndpointSlices?: boolean;
+  /** Health probes; the prober's `changed` hook is the source's own. */
+  readonly probes?: ProberOptions & { readonly hooks?: Omit<ProberHooks, 'changed'> };
 }
 
 export interface SourceEvent {
-  readonly source: 'nodes' | 'services';
-  readonly changes: readonly Change<NodeSnapshot | ServiceSnapshot>[];
+  readonly source: 'nodes' | 'services' | 'endpointslices' | 'probes';
+  readonly changes: readonly Change<NodeSnapshot | ServiceSnapshot | EndpointSliceSnapshot>[];
   /** Nodes that are gone, with their addresses (to name them in removals). */
   readonly deletedNodes: ReadonlyArray<{ name: string; ips: readonly string[]; at: number }>;
 }
@@ -35,6 +41,8 @@ export interface SourceEvent {
 export class Sources {
   readonly nodes: ListWatch<NodeSnapshot>;
   readonly services: ListWatch<ServiceSnapshot> | undefined;
+  readonly endpointSlices: ListWatch<EndpointSliceSnapshot> | undefined;
+  readonly prober: Prober;
   private readonly labels: LabelsOfInterest;
   private readonly listeners: Array<(e: SourceEvent) => void> = [];
   private memory: ClaimMemory = new Map();
@@ -52,6 +60,10 @@ export class Sources {
         this.emit('services', changes);
       }, confirm)
       : undefined;
+    this.endpointSlices = opts.watchEndpointSlices
+      ? new ListWatch(api.endpointSlices(), endpointSliceCodec, log.child({ component: 'endpointslice-watch' }), (changes) => this.emit('endpointslices', changes), confirm)
+      : undefined;
+    this.prober = new Prober(opts.probes ?? PROBES_OFF, { ...opts.probes?.hooks, changed: () => this.emit('probes', []) });
     this.resolved = this.resolve();
   }
 
@@ -62,13 +74,16 @@ export class Sources {
 
   /** Starts every list+watch in the background; each retries on its own until `signal` aborts. */
   start(signal: AbortSignal): void {
-    for (const s of [this.nodes, this.services]) s?.start(signal).catch(() => undefined);
+    for (const s of [this.nodes, this.services, this.endpointSlices]) s?.start(signal).catch(() => undefined);
+    signal.addEventListener('abort', () => this.prober.stop(), { once: true });
   }
 
   list(): Array<{ name: string; status(): SourceStatus }> {
     return [
       { name: 'nodes', status: () => this.nodes.status() },
       ...(this.services ? [{ name: 'services', status: () => this.services!.status() }] : []),
+      ...(this.endpointSlices ? [{ name: 'endpointslices', status: () => this.endpointSlices!.status() }] : []),
+      { name: 'probes', status: () => this.prober.status() },
     ];
   }
 
@@ -85,6 +100,8 @@ export class Sources {
     return {
       nodes: [...this.nodes.items.values()], hostnames: c.hostnames, inDoubt: c.inDoubt,
       carriedLabels: this.labels.carried(this.nodes.listedEpoch()),
+      endpoints: this.endpointSlices ? endpointStates(this.endpointSlices.items.values()) : undefined,
+      probes: this.prober.verdicts(),
       conflicts: c.conflicts, problems: c.problems, refusedClaims: c.refused,
     };
   }
@@ -100,10 +117,17 @@ export class Sources {
     return this.resolved;
   }
 
-  private emit(source: SourceEvent['source'], changes: readonly Change<NodeSnapshot | ServiceSnapshot>[]): void {
+  private emit(source: SourceEvent['source'], changes: SourceEvent['changes']): void {
+    // The prober follows the nodes and the hostnames' probes, once both are known.
+    if ((source === 'nodes' || source === 'services') && this.nodes.status().synced && (this.services?.status().synced ?? true)) {
+      this.prober.update([...this.nodes.items.values()], this.resolved.hostnames);
+    }
     const deletedNodes = source === 'nodes'
       ? changes.flatMap((c) => (c.type === 'deleted' && c.before ? [{ name: c.key, ips: [...(c.before as NodeSnapshot).ipv4, ...(c.before as NodeSnapshot).ipv6], at: c.at }] : []))
       : [];
     for (const l of this.listeners) l({ source, changes, deletedNodes });
   }
 }
+
+/** No probes: a prober with no hostname asking for one has no target and is synced at once. */
+const PROBES_OFF: ProberOptions = { intervalMs: 5_000, timeoutMs: 2_000, thresholds: { failures: 3, successes: 2 }, address: 'internal' };

@@ -32,6 +32,10 @@ export interface NodeSnapshot {
   /** The value of Epictetus' delay-deletion annotation, when the node carries it. */
   readonly hold?: string | undefined;
   readonly unschedulable: boolean;
+  /** metadata.deletionTimestamp is set: the node is going away. */
+  readonly deleting?: boolean;
+  /** The first InternalIP, where health probes reach the node from the pod network. */
+  readonly internalIp?: string | undefined;
   /** Only the labels some rule looks at. */
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -55,6 +59,39 @@ export interface HostnameSpec {
   readonly nodeSelector: LabelSelector | null;
   /** Who claimed it: `env` (DNS_HOSTNAMES) or `service <namespace>/<name>`. */
   readonly source: string;
+  /** Only nodes hosting a ready endpoint of this Service (`namespace/name`) serve it. */
+  readonly serveFrom?: string | null;
+  /** Only nodes that answer this health probe serve it. */
+  readonly probe?: ProbeSpec | null;
+}
+
+/** An active health check: a TCP connect, or an HTTP(S) GET that must answer 2xx or 3xx. */
+export interface ProbeSpec {
+  readonly kind: 'tcp' | 'http' | 'https';
+  readonly port: number;
+  /** The path of an HTTP(S) probe (starts with /); '' for tcp. */
+  readonly path: string;
+  /** As written in HEALTH_PROBE or the annotation, canonical: the probe's identity. */
+  readonly text: string;
+}
+
+/** What the EndpointSlices of one Service say of one node. */
+export type EndpointState = 'ready' | 'terminating' | 'not-ready';
+
+/** What Epictetus keeps of an EndpointSlice: its Service and, per node, its endpoints' state. */
+export interface EndpointSliceSnapshot {
+  /** `namespace/name` of the Service the slice belongs to. */
+  readonly service: string;
+  readonly nodes: Readonly<Record<string, EndpointState>>;
+}
+
+/** A probe target's verdict, with its evidence. */
+export interface ProbeVerdict {
+  /** healthy: serves; failing: left after PROBE_FAILURES failures; pending: a new target, not yet PROBE_SUCCESSES successes. */
+  readonly state: 'healthy' | 'failing' | 'pending';
+  readonly consecutiveFailures: number;
+  readonly consecutiveSuccesses: number;
+  readonly last?: { readonly ok: boolean; readonly at: number; readonly latencyMs: number; readonly detail: string };
 }
 
 /** A DNS record as the provider reports it. */

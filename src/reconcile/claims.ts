@@ -1,6 +1,7 @@
 /** Hostnames claimed by DNS_HOSTNAMES and by annotated Services, resolved deterministically (pure). */
-import type { HostnameSpec, ServiceSnapshot } from '../model/types.js';
+import type { HostnameSpec, ProbeSpec, ServiceSnapshot } from '../model/types.js';
 import { hostnameProblem, normalizeHostname } from './hostnames.js';
+import { parseProbe } from './probe-spec.js';
 import { parseSelector } from './selector.js';
 
 export const ANNOTATION_PREFIX = 'epictetus.io/';
@@ -12,9 +13,18 @@ export const ANNOTATIONS = {
   proxied: 'epictetus.io/proxied',
   controlPlaneOnly: 'epictetus.io/control-plane-only',
   nodeSelector: 'epictetus.io/node-selector',
+  serveFrom: 'epictetus.io/serve-from',
+  probe: 'epictetus.io/probe',
 } as const;
 
-export interface HostnameDefaults { readonly ttl: number; readonly proxied: boolean }
+export interface HostnameDefaults {
+  readonly ttl: number;
+  readonly proxied: boolean;
+  /** HEALTH_PROBE: every hostname's probe unless its Service sets its own. */
+  readonly probe?: ProbeSpec | null;
+  /** Whether EndpointSlices are watched (WATCH_ENDPOINT_SLICES): `serve-from: endpoints` needs it. */
+  readonly endpointSlices?: boolean;
+}
 export interface ServiceProblem {
   readonly service: string;
   readonly problem: string;
@@ -104,9 +114,25 @@ export function claimsOfService(svc: ServiceSnapshot, defaults: HostnameDefaults
       problems.push(`${ANNOTATIONS.nodeSelector}="${rawSelector.slice(0, 100)}": ${(err as Error).message}`);
     }
   }
+  let serveFrom: string | null = null;
+  const rawFrom = a[ANNOTATIONS.serveFrom];
+  if (rawFrom !== undefined) {
+    const v = rawFrom.trim().toLowerCase();
+    if (v === 'endpoints') {
+      serveFrom = `${svc.namespace}/${svc.name}`;
+      if (defaults.endpointSlices !== true) problems.push(`${ANNOTATIONS.serveFrom}="endpoints" needs WATCH_ENDPOINT_SLICES=true (and list/watch on endpointslices)`);
+    } else if (v !== 'nodes') problems.push(`${ANNOTATIONS.serveFrom}="${rawFrom.slice(0, 30)}" must be "endpoints" or "nodes"`);
+  }
+  let probe = defaults.probe ?? null;
+  const rawProbe = a[ANNOTATIONS.probe];
+  if (rawProbe !== undefined) {
+    const p = parseProbe(rawProbe);
+    if (p !== null && 'error' in p) problems.push(`${ANNOTATIONS.probe}: ${p.error}`);
+    else probe = p;
+  }
   if (problems.length > 0) return { specs: [], problem: problems.join('; '), names: [...new Set([...names, ...seeming()])] };
   const source = `service ${svc.namespace}/${svc.name}`;
-  return { specs: names.map((name) => ({ name, ttl: proxied ? 1 : ttl, proxied, controlPlaneOnly, nodeSelector, source })) };
+  return { specs: names.map((name) => ({ name, ttl: proxied ? 1 : ttl, proxied, controlPlaneOnly, nodeSelector, source, serveFrom, probe })) };
 }
 
 function difference(a: HostnameSpec, b: HostnameSpec): string | null {
@@ -117,6 +143,8 @@ function difference(a: HostnameSpec, b: HostnameSpec): string | null {
   if ((a.nodeSelector?.text ?? '') !== (b.nodeSelector?.text ?? '')) {
     diffs.push(`node-selector "${a.nodeSelector?.text ?? ''}" vs "${b.nodeSelector?.text ?? ''}"`);
   }
+  if ((a.serveFrom ?? null) !== (b.serveFrom ?? null)) diffs.push(`serve-from ${a.serveFrom ? `endpoints of ${a.serveFrom}` : 'nodes'} vs ${b.serveFrom ? `endpoints of ${b.serveFrom}` : 'nodes'}`);
+  if ((a.probe?.text ?? '') !== (b.probe?.text ?? '')) diffs.push(`probe "${a.probe?.text ?? 'none'}" vs "${b.probe?.text ?? 'none'}"`);
   return diffs.length > 0 ? diffs.join(', ') : null;
 }
 

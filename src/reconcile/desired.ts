@@ -1,6 +1,7 @@
 /** Every signal in, the desired state out: which IPs each hostname should have, and why not (pure). */
-import type { HostnameSpec, NodeSnapshot, RecordType } from '../model/types.js';
+import type { EndpointState, HostnameSpec, NodeSnapshot, ProbeVerdict, RecordType } from '../model/types.js';
 import { DEFAULT_POLICY, evaluateNode, servesHostname, type NodePolicy, type NodeVerdict } from './policy.js';
+import { probeKey } from './probe-spec.js';
 import { selectorKeys } from './selector.js';
 
 /** ip -> names of the nodes that have it (sorted). */
@@ -18,6 +19,10 @@ export interface Signals {
    * waits for the re-list that brings it (undefined: every key is carried).
    */
   readonly carriedLabels?: ReadonlySet<string> | undefined;
+  /** Service (`namespace/name`) -> node -> what its EndpointSlices say of the node. */
+  readonly endpoints?: ReadonlyMap<string, ReadonlyMap<string, EndpointState>> | undefined;
+  /** probeKey(node, probe) -> the probe's verdict; a node without one is pending. */
+  readonly probes?: ReadonlyMap<string, ProbeVerdict> | undefined;
 }
 
 export interface Desired {
@@ -27,6 +32,8 @@ export interface Desired {
   readonly targets: ReadonlyMap<string, ReadonlyMap<RecordType, IpTargets>>;
   /** One verdict per node, sorted by name. */
   readonly verdicts: readonly NodeVerdict[];
+  /** hostname -> node the policy allows but this hostname does not take -> why (endpoints, probes). */
+  readonly excludedFor: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
   /** Every external IP of every node now in the cluster, eligible or not -> node names. */
   readonly clusterIps: IpTargets;
   /** hostname -> why nothing may be written for it now (its records are left as they are). */
@@ -45,6 +52,22 @@ function ipsOf(node: NodeSnapshot, type: RecordType): readonly string[] {
   return type === 'A' ? node.ipv4 : node.ipv6;
 }
 
+/** Why a node the policy allows does not serve one hostname now: its endpoints, its probe. */
+function hostnameReasons(node: NodeSnapshot, spec: HostnameSpec, signals: Signals): string[] {
+  const out: string[] = [];
+  if (spec.serveFrom) {
+    const state = signals.endpoints?.get(spec.serveFrom)?.get(node.name);
+    if (state === 'terminating') out.push('endpoint-terminating');
+    else if (state !== 'ready') out.push('no-ready-endpoint');
+  }
+  if (spec.probe) {
+    const v = signals.probes?.get(probeKey(node.name, spec.probe));
+    if (v?.state === 'failing') out.push('probe-failed');
+    else if (v === undefined || v.state === 'pending') out.push('probe-pending');
+  }
+  return out;
+}
+
 export function desiredState(
   signals: Signals,
   types: readonly RecordType[],
@@ -60,6 +83,7 @@ export function desiredState(
   const frozen = new Map<string, string>();
   for (const [name, why] of signals.inDoubt ?? []) if (!claimed.has(name)) frozen.set(name, why);
   const targets = new Map<string, ReadonlyMap<RecordType, IpTargets>>();
+  const excludedFor = new Map<string, Map<string, string[]>>();
   for (const spec of signals.hostnames) {
     const missing = spec.nodeSelector && signals.carriedLabels
       ? selectorKeys(spec.nodeSelector).filter((k) => !signals.carriedLabels?.has(k)) : [];
@@ -67,17 +91,24 @@ export function desiredState(
       frozen.set(spec.name, `waiting for the node re-list that brings label ${missing.join(', ')}`);
       continue;
     }
+    const serving: NodeSnapshot[] = [];
+    for (const node of eligible) {
+      if (!servesHostname(node, spec)) continue;
+      const why = hostnameReasons(node, spec, signals);
+      if (why.length === 0) serving.push(node);
+      else (excludedFor.get(spec.name) ?? excludedFor.set(spec.name, new Map()).get(spec.name)!).set(node.name, why);
+    }
     const byType = new Map<RecordType, Map<string, string[]>>();
     for (const type of types) {
       const ips = new Map<string, string[]>();
-      for (const node of eligible) if (servesHostname(node, spec)) for (const ip of ipsOf(node, type)) addTo(ips, ip, node.name);
+      for (const node of serving) for (const ip of ipsOf(node, type)) addTo(ips, ip, node.name);
       byType.set(type, ips);
     }
     targets.set(spec.name, byType);
   }
   const rechecks = verdicts.map((v) => v.recheckAt).filter((t): t is number => t !== undefined);
   return {
-    hostnames: signals.hostnames, types, targets, verdicts, clusterIps, frozen,
+    hostnames: signals.hostnames, types, targets, verdicts, excludedFor, clusterIps, frozen,
     recheckAt: rechecks.length > 0 ? Math.min(...rechecks) : undefined,
   };
 }

@@ -190,11 +190,12 @@ export function plan(input: PlanInput): Plan {
   const nodeFor = (ip: string): string | null =>
     desired.clusterIps.get(ip)?.[0] ?? input.formerNodes?.get(ip) ?? null;
   const verdictOf = new Map(desired.verdicts.map((v) => [v.name, v]));
-  const removal = (ip: string): { reason: string; health: boolean } => {
+  const removal = (ip: string, hostname: string): { reason: string; health: boolean } => {
     const nodes = desired.clusterIps.get(ip);
     if (nodes === undefined) return { reason: 'node-deleted', health: false };
-    const reasons = [...new Set(nodes.flatMap((n) => verdictOf.get(n)?.reasons ?? []))];
-    // Every node with this IP may serve, just not this hostname (control-plane-only or a selector).
+    let reasons = [...new Set(nodes.flatMap((n) => verdictOf.get(n)?.reasons ?? []))];
+    // Every node with this IP may serve: this hostname's endpoints or probe say no, or its filter does.
+    if (reasons.length === 0) reasons = [...new Set(nodes.flatMap((n) => desired.excludedFor.get(hostname)?.get(n) ?? []))];
     if (reasons.length === 0) return { reason: 'not-selected', health: false };
     return { reason: reasons.join(','), health: reasons.every(isHealthReason) };
   };
@@ -276,7 +277,7 @@ export function plan(input: PlanInput): Plan {
       managed.sort((a, b) => rank[a.kind] - rank[b.kind] || (a.record.id < b.record.id ? -1 : 1));
       for (const m of managed) {
         if (!wanted.has(m.ip)) {
-          addDelete(zone.id, { record: m.record, node: nodeFor(m.ip), ...removal(m.ip) });
+          addDelete(zone.id, { record: m.record, node: nodeFor(m.ip), ...removal(m.ip, spec.name) });
         } else if (kept.has(m.ip)) {
           addDelete(zone.id, { record: m.record, node: nodeFor(m.ip), reason: 'duplicate' });
         } else {

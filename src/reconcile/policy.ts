@@ -34,9 +34,13 @@ export const DEFAULT_POLICY: NodePolicy = {
   notReadyGraceMs: 30_000, unhealthyTaints: CRITICAL_TAINTS, nodeSelector: null, honorExcludeLabel: true,
 };
 
-/** Reasons that say a node is unwell (the mass-removal guard may hold these back). */
+/**
+ * Reasons that say a node is unwell, or that what serves on it is (the mass-removal guard may
+ * hold these back: when most nodes fail together, the network or the prober is the likelier fault).
+ */
 export function isHealthReason(reason: string): boolean {
-  return reason === 'not-ready' || reason === 'unreachable' || reason.startsWith('tainted:');
+  return reason === 'not-ready' || reason === 'unreachable' || reason.startsWith('tainted:') ||
+    reason === 'no-ready-endpoint' || reason === 'endpoint-terminating' || reason === 'probe-failed' || reason === 'probe-pending';
 }
 
 export interface NodeVerdict {
@@ -55,6 +59,8 @@ export function evaluateNode(node: NodeSnapshot, policy: NodePolicy, now: number
   let recheckAt: number | undefined;
   const has = (key: string) => node.taints[key] !== undefined;
 
+  // Being deleted: it leaves at once, as Kubernetes' service controller takes it out of load balancers.
+  if (node.deleting === true) reasons.push('being-deleted');
   const ca = [has(CA_DELETION_CANDIDATE), has(CA_TO_BE_DELETED)];
   if (policy.caTaintMode === 'both' ? ca.every(Boolean) : ca.some(Boolean)) reasons.push(policy.caTaintMode === 'both' ? 'both-ca-taints' : 'ca-taint');
   if (policy.karpenterAware && (has(KARPENTER_DISRUPTED) || node.taints[KARPENTER_DISRUPTION] === 'disrupting')) {

@@ -1,6 +1,7 @@
 /** Health routes: the status model rendered for people and probes. */
 import type { ApiCheck, ControllerStatus } from '../controller/status.js';
 import type { SourceStatus } from '../kube/list-watch.js';
+import type { ProbeEvidence } from '../probe/prober.js';
 
 export interface HealthView {
   readonly controller: () => ControllerStatus;
@@ -10,6 +11,8 @@ export interface HealthView {
   readonly livenessTimeoutMs: number;
   readonly syncIntervalMs: number;
   readonly now?: () => number;
+  /** Health probes' targets, verdicts and last results (when probes are on). */
+  readonly probes?: () => readonly ProbeEvidence[];
 }
 
 export interface Leadership {
@@ -102,8 +105,13 @@ export function healthReport(v: HealthView): ProbeResult {
         total: s.verdicts.length,
         eligible: s.verdicts.length - excluded.length,
         excluded: excluded.slice(0, 200).map((n) => ({ name: n.name, reasons: n.reasons, ...(n.detail ? { detail: n.detail } : {}) })),
+        addresses: s.nodeAddresses,
       },
-      hostnames: s.hostnames,
+      hostnames: s.hostnames.map((h) => ({
+        ...h, records: s.hostnameRecords[h.name] ?? [],
+        ...(s.excludedFor[h.name] ? { notServedBy: s.excludedFor[h.name] } : {}),
+      })),
+      probes: v.probes?.() ?? [],
       conflicts: s.conflicts,
       serviceProblems: s.serviceProblems,
       refusedClaims: s.refusedClaims,

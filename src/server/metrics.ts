@@ -9,6 +9,8 @@ export interface MetricsSources {
   readonly isLeader: () => boolean;
   /** Nodes carrying Epictetus' delay-deletion annotation now. */
   readonly nodesHeld: () => number;
+  /** What Cloudflare's rate limit leaves, as its last answer said. */
+  readonly rateBudget?: () => { readonly limit: number; readonly remaining: number } | undefined;
 }
 
 export class Metrics {
@@ -20,8 +22,10 @@ export class Metrics {
   readonly reactionLatency: Histogram;
   readonly removalLeadTime: Histogram;
   readonly holdDuration: Histogram;
+  readonly probeDuration: Histogram;
+  readonly probeResults: Counter<'result'>;
 
-  constructor(sources: MetricsSources) {
+  constructor() {
     const r = [this.registry];
     // Process metrics (RSS, heap, GC, event-loop lag): what a memory limit must be set from.
     collectDefaultMetrics({ register: this.registry, prefix: 'epictetus_' });
@@ -43,6 +47,27 @@ export class Metrics {
       name: 'epictetus_hold_duration_seconds', registers: r,
       help: 'How long retiring nodes were held with the delay-deletion annotation',
       buckets: [1, 5, 10, 30, 60, 90, 110, 120, 300],
+    });
+    this.probeDuration = new Histogram({
+      name: 'epictetus_probe_duration_seconds', registers: r, help: 'How long health probes took to answer (or fail)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    });
+    this.probeResults = new Counter({ name: 'epictetus_probe_results_total', help: 'Health probe results (success, failure)', labelNames: ['result'], registers: r });
+  }
+
+  /** Gauges read from the status at scrape time; called once what they read exists. */
+  readFrom(sources: MetricsSources): void {
+    const r = [this.registry];
+    new Gauge({
+      name: 'epictetus_cloudflare_rate_limit_remaining', help: 'Requests left in the current Cloudflare rate-limit window, as its last answer said (-1: not known)', registers: r,
+      collect() { this.set(sources.rateBudget?.()?.remaining ?? -1); },
+    });
+    new Gauge({
+      name: 'epictetus_hostnames_without_records', help: 'Claimed hostnames in a zone that have no record (degraded)', registers: r,
+      collect() {
+        const s = sources.controller();
+        this.set(s.hostnames.filter((h) => h.zone !== null && !h.frozen && (s.managedRecords[h.name] ?? 0) === 0).length);
+      },
     });
     new Gauge({
       name: 'epictetus_nodes_held', help: 'Nodes held with the delay-deletion annotation now', registers: r,

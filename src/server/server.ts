@@ -20,7 +20,13 @@ export function buildHandler(view: ServerView): (req: IncomingMessage, res: Serv
   const routes: Record<string, () => Answer | Promise<Answer>> = {
     '/': () => {
       const report = healthReport(view);
-      return { status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage({ status: view.controller(), health: String(report.body.status), leadership: view.leadership() }) };
+      return {
+        status: 200, type: 'text/html; charset=utf-8',
+        body: renderStatusPage({
+          status: view.controller(), health: String(report.body.status), leadership: view.leadership(),
+          problems: report.body.problems as string[], probes: view.probes?.() ?? [],
+        }),
+      };
     },
     '/health': () => probe(healthReport(view)),
     '/health/ready': () => probe(readiness(view.controller(), view)),

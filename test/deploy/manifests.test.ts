@@ -346,9 +346,11 @@ function checkBundle(label: string, load: () => KubeObject[], namespace: string,
       expect(b.objects.filter((o) => ['ClusterRole', 'Role'].includes(o.kind)).length).toBe(clusterRoles.length + roles.length);
 
       const hold = boolSetting('HOLD_NODE_DELETION', env.HOLD_NODE_DELETION);
+      const slices = (env.WATCH_ENDPOINT_SLICES ?? '') === '' ? (env.SERVE_FROM_ENDPOINTS_OF ?? '') !== '' : boolSetting('WATCH_ENDPOINT_SLICES', env.WATCH_ENDPOINT_SLICES);
       const expectedCluster = [
         '/nodes:get', '/nodes:list', '/nodes:watch', '/services:get', '/services:list', '/services:watch',
         'events.k8s.io/events:create', 'events.k8s.io/events:patch', ...(hold ? ['/nodes:patch'] : []),
+        ...(slices ? ['discovery.k8s.io/endpointslices:list', 'discovery.k8s.io/endpointslices:watch'] : []),
       ].sort();
       expect(clusterRoles.flatMap((r) => triples(r.body.rules, r.name)).sort()).toEqual(expectedCluster);
       expect(roles.flatMap((r) => triples(r.body.rules, r.name)).sort())

@@ -149,6 +149,8 @@ const REQUIREMENT = `(!\\s*${LABEL_KEY}|${LABEL_KEY}(\\s*(=|==|!=)\\s*(${NAME})?
 const TAINT_KEY = '([a-z0-9.-]+/)?[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?';
 const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const IPV4 = `(${OCTET}\\.){3}${OCTET}`;
+/** A TCP port, 1–65535 (leading zeros aside). */
+const PORT = integerRange(1, 65535);
 /** IPv6, loosely: hexadecimal groups and colons, an IPv4 tail, a zone (the service checks it exactly). */
 const IPV6 = '[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[0-9A-Za-z._~-]+)?';
 
@@ -183,6 +185,19 @@ export const SETTING_SCHEMAS: Readonly<Record<string, SettingSchema>> = {
   SERVICE_CLAIM_DOMAINS: matching(list(alt(['\\*', `(\\*\\.)?${LABEL}\\.(${LABEL}\\.)*${TOP_LABEL}\\.?`]), false), true,
     ['*.com', '*', '*.example.com', 'Example.COM.', '**.example.com']),
   POLICY: oneOf(['sync', 'upsert-only']),
+  SERVE_FROM_ENDPOINTS_OF: matching(`(${LOWER_LABEL}/${LOWER_LABEL})?`, true, ['a/b', 'a', 'a/b/c', 'A/b']),
+  WATCH_ENDPOINT_SLICES: bool(),
+  HEALTH_PROBE: matching(alt(['', anyCase('none'), anyCase('kube-proxy'), `${anyCase('tcp')}:0*${PORT}`, `${anyCase('http')}[sS]?://:0*${PORT}(/[^\\s?#]*)?(\\?[^\\s#]*)?`]), true,
+    ['tcp:0', 'tcp:65536', 'http://:80', 'https://:443/x?y=1', 'http://host:80/', 'udp:53']),
+  PROBE_ADDRESS: oneOf(['internal', 'external']),
+  PROBE_INTERVAL_SECONDS: matching(alt(['0+\\.[2-9][0-9]*', `0*${integerRange(1, 3599)}(\\.[0-9]+)?`, '0*3600(\\.0+)?']), true,
+    ['0.2', '0.19', '0.1', '0.25', '1', '1.5', '3599.9', '3600', '3600.0', '3600.1', '3601']),
+  PROBE_TIMEOUT_SECONDS: matching(alt(['0+\\.0[5-9][0-9]*', '0+\\.[1-9][0-9]*', `0*${integerRange(1, 599)}(\\.[0-9]+)?`, '0*600(\\.0+)?']), true,
+    ['0.05', '0.049', '0.01', '0.5', '600', '600.0', '600.5', '601']),
+  PROBE_FAILURES: intIn(1, 100),
+  PROBE_SUCCESSES: intIn(1, 100),
+  PROBE_HOST: matching(`(${HOSTNAME})?`, true, ['x', 'a.b', 'not a host']),
+  PROBE_TLS_VERIFY: bool(),
   MIN_RECORDS_PER_HOSTNAME: intIn(0, 1000),
   LOG_LEVEL: oneOf(['DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR']),
   LOG_FORMAT: oneOf(['console', 'json']),

@@ -40,8 +40,13 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('status page
       })));
       const byTitle = Object.fromEntries(tables.map((t) => [t.title, t.rows]));
       expect(byTitle['Hostnames']).toEqual([['app.example.com', 'example.com', '2', 'auto', 'no', 'env']]);
-      expect(byTitle['Nodes']).toContainEqual(['worker-3', 'excluded', 'both-ca-taints']);
-      expect(byTitle['Nodes']).toContainEqual(['worker-1', 'serving', '']);
+      expect(byTitle['Nodes']).toContainEqual(['worker-3', 'excluded', simNodeIp(3), '10.0.0.3', 'both-ca-taints']);
+      expect(byTitle['Nodes']).toContainEqual(['worker-1', 'serving', simNodeIp(1), '10.0.0.1', '']);
+      expect(byTitle['Records']).toEqual([
+        ['app.example.com', 'A', '198.51.100.7', '', 'left alone (not-a-cluster-ip)'],
+        ['app.example.com', 'A', simNodeIp(1), 'worker-1', 'serving'],
+        ['app.example.com', 'A', simNodeIp(2), 'worker-2', 'serving'],
+      ]);
       expect(byTitle['Records left alone (not owned)']).toEqual([['app.example.com', 'A', '198.51.100.7', '(none)', 'not-a-cluster-ip']]);
       expect(byTitle['Last changes']?.[0]?.slice(1)).toEqual(['delete', 'app.example.com', 'A', simNodeIp(3), 'worker-3', 'both-ca-taints']);
 

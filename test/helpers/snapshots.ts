@@ -16,6 +16,8 @@ export function node(name: string, opts: NodeOpts = {}): NodeSnapshot {
     addressProblem: opts.addressProblem,
     ...(opts.hold !== undefined ? { hold: opts.hold } : {}),
     unschedulable: opts.unschedulable ?? false,
+    ...(opts.internalIp !== undefined ? { internalIp: opts.internalIp } : {}),
+    ...(opts.deleting !== undefined ? { deleting: opts.deleting } : {}),
     labels: opts.labels ?? {},
   };
 }
@@ -24,6 +26,7 @@ export function host(name: string, opts: Partial<Omit<HostnameSpec, 'name'>> = {
   return {
     name, ttl: opts.ttl ?? 1, proxied: opts.proxied ?? false, controlPlaneOnly: opts.controlPlaneOnly ?? false,
     nodeSelector: opts.nodeSelector ?? null, source: opts.source ?? 'env',
+    ...(opts.serveFrom ? { serveFrom: opts.serveFrom } : {}), ...(opts.probe ? { probe: opts.probe } : {}),
   };
 }
 

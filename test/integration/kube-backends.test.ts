@@ -279,6 +279,25 @@ describe.each<{ kind: BackendKind }>([{ kind: 'sim' }, { kind: 'real' }])('the s
     expect(event.message).toContain(`${HOST} A ${nodeIp(1)} (both-ca-taints)`);
   });
 
+  it('serves a hostname only from nodes with a ready endpoint of its Service: not ready, terminating, back (SERVE_FROM_ENDPOINTS_OF)', async (ctx) => {
+    const b = use(ctx);
+    await b.createSelectorService({ name: 'ingress', selector: { app: 'ingress' } });
+    for (const i of [1, 2, 3]) await b.createNode(makeNode(`worker-${i}`, { externalIP: nodeIp(i), internalIP: `10.0.0.${i}` }));
+    for (const i of [1, 2, 3]) await b.createPod({ name: `ingress-${i}`, node: `worker-${i}`, labels: { app: 'ingress' }, ip: `10.244.${i}.5` });
+    const { cf, zoneId, s } = await boot(b, 0, [HOST], { SERVE_FROM_ENDPOINTS_OF: 'default/ingress', MAX_UNHEALTHY_FRACTION: '1' });
+    await waitIps(cf, zoneId, nodeIps(1, 2, 3));
+    await b.setPodReady('default', 'ingress-2', false);
+    await waitIps(cf, zoneId, nodeIps(1, 3));
+    expect(await s.waitForLog((l) => l.action === 'delete' && l.node === 'worker-2')).toMatchObject({ reason: 'no-ready-endpoint' });
+    await b.startPodTermination('default', 'ingress-3', 30); // the ingress pod starts shutting down: its node leaves before the pod is gone
+    await waitIps(cf, zoneId, nodeIps(1));
+    expect(await s.waitForLog((l) => l.action === 'delete' && l.node === 'worker-3')).toMatchObject({ reason: 'endpoint-terminating' });
+    await b.setPodReady('default', 'ingress-2', true);
+    await waitIps(cf, zoneId, nodeIps(1, 2));
+    await b.finishPodTermination('default', 'ingress-3');
+    expect(ips(cf, zoneId)).toEqual(nodeIps(1, 2));
+  }, 90_000);
+
   describe('EndpointSlices', () => {
     const SERVICE_LABEL = 'kubernetes.io/service-name';
     const MANAGED_BY = { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' };

@@ -27,7 +27,9 @@ describe('config', () => {
     expect(c.kubeconfigPath).toBe('');
     expect(c.ownerId).toBe('default');
     expect(c.minRecordsPerHostname).toBe(1);
-    expect(c.hostnames).toEqual([{ name: 'app.example.com', ttl: 1, proxied: false, controlPlaneOnly: false, nodeSelector: null, source: 'env' }]);
+    expect(c.hostnames).toEqual([{ name: 'app.example.com', ttl: 1, proxied: false, controlPlaneOnly: false, nodeSelector: null, source: 'env', serveFrom: null, probe: null }]);
+    expect(c.watchEndpointSlices).toBe(false);
+    expect(c.probes).toEqual({ address: 'internal', intervalMs: 5_000, timeoutMs: 2_000, failures: 3, successes: 2, host: undefined, tlsVerify: false });
     expect(c.cloudflare).toMatchObject({ baseUrl: 'https://api.cloudflare.com/client/v4', zoneIds: [base.CLOUDFLARE_ZONE_ID], discoverZones: false });
     expect(c.recordTypes).toEqual(['A', 'AAAA']);
     expect(c.watchServices).toBe(true);

@@ -9,7 +9,7 @@ const status: ControllerStatus = {
   reconciles: { ok: 1, failed: 0, noop: 0, skipped: 0 }, verdicts: [{ name: 'n<1>', eligible: true, reasons: [] }], managedRecords: {},
   foreignRecords: [{ id: 'x', name: 'app.example.com', type: 'A', content: '<script>alert(1)</script>', owner: null, reason: 'not-a-cluster-ip' }],
   held: [], hostnames: [], conflicts: [], serviceProblems: [],
-  waitingFor: [], refusedClaims: [], refused: [], moves: [], skipped: [], zones: [], recentChanges: [], busySince: undefined, lastProgressAt: Date.now(),
+  waitingFor: [], refusedClaims: [], nodeAddresses: {}, excludedFor: {}, hostnameRecords: {}, refused: [], moves: [], skipped: [], zones: [], recentChanges: [], busySince: undefined, lastProgressAt: Date.now(),
 };
 
 let port = 0;

@@ -21,8 +21,36 @@ interface Step {
   readonly holdMs?: number;
 }
 
+/** An ingress controller Pod on a node (as a DaemonSet runs one), Ready or not, as its kubelet reports it. */
+function ingressPod(w: World, i: number): void {
+  w.kube.createObject('pods', {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: `ingress-${i}`, namespace: 'default', labels: { app: 'ingress' } },
+    spec: { nodeName: `worker-${i}`, containers: [{ name: 'ingress', image: 'ingress-controller', ports: [{ containerPort: 8080 }] }] },
+  });
+  setReady(w, i, true, `10.244.${i}.5`);
+}
+
+function setReady(w: World, i: number, ready: boolean, podIP?: string): void {
+  w.kube.patchObject('pods', `ingress-${i}`, {
+    status: { phase: 'Running', ...(podIP ? { podIP } : {}), conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  }, { namespace: 'default', type: 'merge' });
+}
+
+/** The ingress Service whose endpoints decide which nodes serve (SERVE_FROM_ENDPOINTS_OF=default/ingress). */
+function ingress(w: World): void {
+  w.kube.createObject('services', {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'ingress', namespace: 'default' },
+    spec: { selector: { app: 'ingress' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+  });
+  for (const i of [1, 2, 3]) ingressPod(w, i);
+}
+
 const STEPS: readonly Step[] = [
-  { title: 'Start: three nodes, three records', act: () => undefined, expect: [simNodeIp(1), simNodeIp(2), simNodeIp(3)] },
+  { title: 'Start: three nodes, each running an ingress pod: three records', act: () => undefined, expect: [simNodeIp(1), simNodeIp(2), simNodeIp(3)] },
+  { title: 'The ingress pod on worker-3 stops being ready (its readiness probe fails): traffic could not land there, its record goes',
+    act: (w) => setReady(w, 3, false), expect: [simNodeIp(1), simNodeIp(2)] },
+  { title: 'The ingress pod on worker-3 is ready again: its record comes back',
+    act: (w) => setReady(w, 3, true), expect: [simNodeIp(1), simNodeIp(2), simNodeIp(3)] },
   { title: 'worker-2 gets the first autoscaler taint (DeletionCandidateOfClusterAutoscaler): nothing changes',
     act: (w) => w.kube.patchNode('worker-2', { spec: { taints: [CA_CANDIDATE] } }),
     expect: [simNodeIp(1), simNodeIp(2), simNodeIp(3)], holdMs: 1500 },
@@ -31,8 +59,11 @@ const STEPS: readonly Step[] = [
     expect: [simNodeIp(1), simNodeIp(3)] },
   { title: 'The autoscaler deletes worker-2: the answer stays without it',
     act: (w) => w.kube.deleteNode('worker-2'), expect: [simNodeIp(1), simNodeIp(3)], holdMs: 1000 },
-  { title: 'A new node, worker-4, joins: its record appears',
-    act: (w) => { w.kube.createNode(makeNode('worker-4', { externalIP: simNodeIp(4), internalIP: '10.0.0.4' })); },
+  { title: 'A new node, worker-4, joins and its ingress pod starts: its record appears',
+    act: (w) => {
+      w.kube.createNode(makeNode('worker-4', { externalIP: simNodeIp(4), internalIP: '10.0.0.4' }));
+      ingressPod(w, 4);
+    },
     expect: [simNodeIp(1), simNodeIp(3), simNodeIp(4)] },
 ];
 
@@ -61,7 +92,10 @@ async function waitForAnswer(resolver: Resolver, name: string, want: readonly st
 function startService(world: World): ChildProcess {
   const main = fileURLToPath(new URL('../main.js', import.meta.url));
   const child = spawn(process.execPath, [main, 'run'], {
-    env: { ...process.env, ...world.env, LOG_FORMAT: 'console', LOG_LEVEL: 'INFO', HEALTH_PORT: '0', DNS_SYNC_INTERVAL: '60', RETRY_DELAY: '0.2' },
+    env: {
+      ...process.env, ...world.env, LOG_FORMAT: 'console', LOG_LEVEL: 'INFO', HEALTH_PORT: '0', DNS_SYNC_INTERVAL: '60', RETRY_DELAY: '0.2',
+      SERVE_FROM_ENDPOINTS_OF: 'default/ingress',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
@@ -72,6 +106,7 @@ function startService(world: World): ChildProcess {
 
 export async function demoCommand(signal: AbortSignal): Promise<number> {
   const world = await startWorld({ nodes: 3 });
+  ingress(world);
   const name = world.hostnames[0] ?? 'app.example.com';
   const resolver = new Resolver({ timeout: 1000, tries: 1 });
   resolver.setServers([`127.0.0.1:${world.cloudflare.dnsPort}`]);

@@ -46,14 +46,19 @@ export class HoldManager {
     private readonly hooks: HoldHooks = {},
   ) {}
 
-  /** How long a node whose records had this TTL is held. */
+  /**
+   * How long a node whose records had this TTL is held: twice the TTL plus the margin. A retired
+   * address can be used for about 2×TTL after its removal: a resolver's cache, then a client's own
+   * (browsers keep an answer at least 60 s whatever its TTL).
+   */
   holdMs(ttlS: number): number {
     const ttl = ttlS === 1 ? AUTO_TTL_SECONDS : ttlS;
-    const wanted = ttl * 1000 + this.opts.marginMs;
+    const wanted = 2 * ttl * 1000 + this.opts.marginMs;
     if (wanted > this.opts.maxMs && !this.reportedCap.has(ttl)) {
       this.reportedCap.add(ttl);
-      this.log.warn({ ttlS: ttl, marginS: this.opts.marginMs / 1000, maxS: this.opts.maxMs / 1000 },
-        `HOLD_MAX_SECONDS (${this.opts.maxMs / 1000} s) is shorter than the records' TTL plus margin (${wanted / 1000} s): resolvers may still hand out a retired node's address after its hold ends`);
+      const s = Math.ceil(wanted / 1000);
+      this.log.warn({ ttlS: ttl, marginS: this.opts.marginMs / 1000, maxS: this.opts.maxMs / 1000, wantedS: s },
+        `HOLD_MAX_SECONDS (${this.opts.maxMs / 1000} s) is shorter than twice the records' TTL plus margin (${s} s): resolvers and clients may still use a retired node's address after its hold ends. Raise the cluster autoscaler's --node-deletion-delay-timeout to at least ${s + 10}s and HOLD_MAX_SECONDS to ${s}, or lower DNS_TTL`);
     }
     return Math.min(wanted, this.opts.maxMs);
   }

@@ -8,6 +8,7 @@ const KEY = 'delay-deletion.cluster-autoscaler.kubernetes.io/epictetus';
 const CA = ['DeletionCandidateOfClusterAutoscaler', 'ToBeDeletedByClusterAutoscaler'];
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
+/** By default a cap high enough for 2 × 60 s + 10 s, as with --node-deletion-delay-timeout=140s. */
 function setup(opts: { marginMs?: number; maxMs?: number } = {}) {
   const patches: Array<[string, string | null]> = [];
   const lines: string[] = [];
@@ -15,7 +16,7 @@ function setup(opts: { marginMs?: number; maxMs?: number } = {}) {
   const quiet = Object.assign(Object.create(log) as typeof log, { info: (...a: unknown[]) => lines.push(String(a[1])), warn: (...a: unknown[]) => lines.push(String(a[1])) });
   const ended: string[] = [];
   const holds = new HoldManager({ setAnnotation: async (n, k, v) => { expect(k).toBe(KEY); patches.push([n, v]); } },
-    { annotation: KEY, marginMs: opts.marginMs ?? 10_000, maxMs: opts.maxMs ?? 110_000, policy: { caTaintMode: 'both' }, assumedTtlS: () => 60 },
+    { annotation: KEY, marginMs: opts.marginMs ?? 10_000, maxMs: opts.maxMs ?? 130_000, policy: { caTaintMode: 'both' }, assumedTtlS: () => 60 },
     quiet, { ended: (n, ms, why) => ended.push(`${n} ${ms} ${why}`) });
   return { holds, patches, lines, ended };
 }
@@ -35,18 +36,18 @@ describe('holding a retiring node', () => {
     holds.recordsRemoved(removal(60), T0);
     const next = await holds.sync([retiring()], gone, true, T0 + 5);
     expect(patches).toEqual([['n1', new Date(T0).toISOString()]]);
-    expect(next).toBe(T0 + 70_000);
+    expect(next).toBe(T0 + 130_000);
   });
 
-  it('releases after TTL + margin, at once when the scale-down is cancelled, or the records are back', async () => {
+  it('releases after twice the TTL + margin, at once when the scale-down is cancelled, or the records are back', async () => {
     const { holds, patches, ended } = setup();
     const since = new Date(T0).toISOString();
     holds.recordsRemoved(removal(60), T0);
-    await holds.sync([retiring(since)], gone, true, T0 + 69_000);
+    await holds.sync([retiring(since)], gone, true, T0 + 129_000);
     expect(patches).toEqual([]);
-    await holds.sync([retiring(since)], gone, true, T0 + 70_000);
+    await holds.sync([retiring(since)], gone, true, T0 + 130_000);
     expect(patches).toEqual([['n1', null]]);
-    expect(ended).toEqual([`n1 70000 the records' TTL has passed`]);
+    expect(ended).toEqual([`n1 130000 the records' TTL has passed`]);
 
     const cancelled = node('n1', { ipv4: ['1.1.1.1'], taints: [CA[0]!], hold: since });
     await holds.sync([cancelled], gone, true, T0 + 1000);
@@ -55,19 +56,22 @@ describe('holding a retiring node', () => {
     expect(ended.at(-1)).toContain('its records could not be removed');
   });
 
-  it('caps the hold and says so when the cap is shorter than the TTL', async () => {
+  it('holds twice the TTL plus the margin, caps it, and says which autoscaler flag to raise', async () => {
     const { holds, lines } = setup({ maxMs: 110_000 });
-    expect(holds.holdMs(1)).toBe(110_000); // automatic TTL is 300 s
-    expect(holds.holdMs(60)).toBe(70_000);
-    expect(lines.some((l) => l.includes('HOLD_MAX_SECONDS (110 s) is shorter'))).toBe(true);
+    expect(holds.holdMs(1)).toBe(110_000); // automatic TTL is 300 s: 610 s wanted
+    expect(holds.holdMs(60)).toBe(110_000); // 130 s wanted
+    expect(lines.find((l) => l.includes('(130 s)'))).toContain('--node-deletion-delay-timeout to at least 140s and HOLD_MAX_SECONDS to 130');
+    const { holds: raised } = setup({ maxMs: 130_000 });
+    expect(raised.holdMs(60)).toBe(130_000);
+    expect(raised.holdMs(30)).toBe(70_000);
   });
 
   it('finishes a hold it finds after a restart, by the annotation alone', async () => {
     const { holds, patches } = setup();
     const found = retiring(new Date(T0).toISOString());
     await holds.sync([found], gone, true, T0 + 60_000);
-    expect(patches).toEqual([]); // 60 s TTL assumed + 10 s margin: not yet
-    await holds.sync([found], gone, true, T0 + 70_001);
+    expect(patches).toEqual([]); // 60 s TTL assumed: 2 × 60 s + 10 s: not yet
+    await holds.sync([found], gone, true, T0 + 130_001);
     expect(patches).toEqual([['n1', null]]);
     const garbage = node('n1', { ipv4: ['1.1.1.1'], taints: CA, hold: 'not a time' });
     await holds.sync([garbage], gone, true, T0);

@@ -40,10 +40,12 @@ export function readiness(s: ControllerStatus, v?: Pick<HealthView, 'leadership'
       : { ok: false, body: { status: 'starting', reason: `waiting for the first list of ${unsynced.join(', ')}` } };
   }
   if (!s.synced) {
-    const waiting = s.waitingFor.length > 0 ? `waiting for the first list of ${s.waitingFor.join(' and ')}` : 'first full sync has not succeeded yet';
-    const why = s.lastError ? `; last error: ${s.lastError.message}` : '';
-    const sources = v ? Object.entries(v.watches()).filter(([, w]) => !w.synced && w.lastError).map(([k, w]) => `${k}: ${w.lastError}`) : [];
-    return { ok: false, body: { status: 'starting', reason: `${waiting}${sources.length > 0 ? ` (${sources.join('; ')})` : why}` } };
+    const unsynced = v ? Object.entries(v.watches()).filter(([, w]) => !w.synced) : [];
+    const what = (name: string) => (name === 'probes' ? 'the first round of health probes' : `the first list of ${name}`);
+    const waiting = unsynced.length > 0 ? `waiting for ${unsynced.map(([k]) => what(k)).join(' and ')}` : 'first full sync has not succeeded yet';
+    const errors = unsynced.filter(([, w]) => w.lastError).map(([k, w]) => `${k}: ${w.lastError}`);
+    const why = errors.length > 0 ? ` (${errors.join('; ')})` : s.lastError ? `; last error: ${s.lastError.message}` : '';
+    return { ok: false, body: { status: 'starting', reason: `${waiting}${why}` } };
   }
   if (s.consecutiveFailures >= 3) {
     return { ok: false, body: { status: 'failing', reason: `${s.consecutiveFailures} reconciles failed in a row`, lastError: s.lastError } };

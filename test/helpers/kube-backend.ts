@@ -4,7 +4,7 @@
  * are driven over HTTP with @kubernetes/client-node, never through the simulator's in-process
  * methods, so a test that passes on one and fails on the other points at a real difference.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,13 @@ export interface KubeBackend {
   deleteService(namespace: string, name: string): Promise<void>;
   /** Services of every namespace (a real server has default/kubernetes). */
   listServices(): Promise<k8s.V1Service[]>;
+  /**
+   * A kubeconfig for an identity that may read Nodes and Services and write Events, but is
+   * refused (403) listing `denied` — as after an RBAC change. `allow()` grants it. On the real
+   * server this is RBAC with a ServiceAccount token; on the simulator (which has no RBAC) the
+   * same 403 answer, injected.
+   */
+  deniedIdentity(denied: 'nodes' | 'services'): Promise<{ kubeconfigPath: string; allow(): Promise<void> }>;
   /**
    * Creates a Service of type ClusterIP selecting Pods by `selector` (Kubernetes' EndpointSlice
    * controller then keeps EndpointSlices of the Pods it selects; on the simulator, its own).
@@ -151,7 +158,7 @@ const BUMP_NAMESPACE = 'kube-public';
 const BUMP_LEASE = 'kube-backend-watch-expiry';
 
 /** A backend's API calls, the same for both kinds. */
-class ClientBackend implements Omit<KubeBackend, 'kind' | 'version' | 'forceWatchExpiry' | 'stop'> {
+class ClientBackend implements Omit<KubeBackend, 'kind' | 'version' | 'forceWatchExpiry' | 'stop' | 'deniedIdentity'> {
   readonly core: k8s.CoreV1Api;
   readonly coordination: k8s.CoordinationV1Api;
   readonly discovery: k8s.DiscoveryV1Api;
@@ -389,8 +396,22 @@ class ClientBackend implements Omit<KubeBackend, 'kind' | 'version' | 'forceWatc
   }
 }
 
+/** The Status a real server answers when RBAC refuses a cluster-wide list. */
+function forbiddenList(resource: string, user: string): object {
+  return {
+    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Forbidden', code: 403,
+    message: `${resource} is forbidden: User "${user}" cannot list resource "${resource}" in API group "" at the cluster scope`,
+    details: { kind: resource },
+  };
+}
+
 class SimBackend extends ClientBackend implements KubeBackend {
   readonly kind = 'sim';
+
+  async deniedIdentity(denied: 'nodes' | 'services'): Promise<{ kubeconfigPath: string; allow(): Promise<void> }> {
+    this.sim.failNext({ method: 'GET', pathPrefix: `/api/v1/${denied}`, status: 403, count: 1_000_000, body: forbiddenList(denied, 'system:serviceaccount:default:epictetus') });
+    return { kubeconfigPath: this.kubeconfigPath, allow: async () => this.sim.clearFaults() };
+  }
 
   constructor(
     readonly sim: KubeSim,
@@ -414,6 +435,36 @@ class SimBackend extends ClientBackend implements KubeBackend {
 
 class RealBackend extends ClientBackend implements KubeBackend {
   readonly kind = 'real';
+
+  async deniedIdentity(denied: 'nodes' | 'services'): Promise<{ kubeconfigPath: string; allow(): Promise<void> }> {
+    const name = `epictetus-${Math.random().toString(36).slice(2, 8)}`;
+    const rule = (resources: string[], verbs: string[], apiGroups = ['']) => ({ apiGroups, resources, verbs });
+    const role = (roleName: string, rules: object[]) => this.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { metadata: { name: roleName }, rules });
+    const bind = (roleName: string) => this.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      metadata: { name: roleName }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
+    });
+    const allowed = ['nodes', 'services'].filter((r) => r !== denied);
+    const answers = [
+      await this.request('POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name } }),
+      await role(name, [rule(allowed, ['get', 'list', 'watch']), rule(['events'], ['create', 'patch'], ['events.k8s.io'])]),
+      await bind(name),
+    ];
+    const token = await this.request('POST', `/api/v1/namespaces/default/serviceaccounts/${name}/token`,
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+    for (const a of [...answers, token]) if (a.status >= 300) throw new Error(`deniedIdentity: HTTP ${a.status} ${JSON.stringify(a.body).slice(0, 200)}`);
+    const original = readFileSync(this.kubeconfigPath, 'utf8');
+    const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'kube-denied-')), 'kubeconfig');
+    writeFileSync(kubeconfigPath, original.replace(/^(\s*token:\s*).*$/m, `$1${(token.body as { status: { token: string } }).status.token}`));
+    return {
+      kubeconfigPath,
+      allow: async () => {
+        const a = await role(`${name}-${denied}`, [rule([denied], ['get', 'list', 'watch'])]);
+        const b = await bind(`${name}-${denied}`);
+        if (a.status >= 300 || b.status >= 300) throw new Error(`allow: HTTP ${a.status}/${b.status}`);
+      },
+    };
+  }
 
   constructor(readonly server: KubeApiserver) {
     super(server.kubeconfigPath);

@@ -279,6 +279,37 @@ describe.each<{ kind: BackendKind }>([{ kind: 'sim' }, { kind: 'real' }])('the s
     expect(event.message).toContain(`${HOST} A ${nodeIp(1)} (both-ca-taints)`);
   });
 
+  for (const denied of ['services', 'nodes'] as const) it(`plans nothing while the first list of ${denied} is refused (RBAC), then converges without a deletion once allowed`, async (ctx) => {
+    const b = use(ctx);
+    for (const i of [1, 2, 3]) await b.createNode(makeNode(`worker-${i}`, { externalIP: nodeIp(i), internalIP: `10.0.0.${i}` }));
+    await b.createService({ metadata: { name: 'shop', namespace: 'default', annotations: { 'epictetus.io/dns-enabled': 'true', 'epictetus.io/hostname': `shop.${ZONE}` } },
+      spec: { ports: [{ port: 80 }] } });
+    cloudflare = await CloudflareSim.start({ token: TOKEN, zones: [{ name: ZONE }], dnsPort: false, maxRecordsPerZone: 1_000_000, rateLimit: false });
+    const cf = cloudflare;
+    const zoneId = cf.zone(ZONE).id;
+    // A restart: the records of the last run are there.
+    for (const name of [HOST, `shop.${ZONE}`]) for (const i of [1, 2, 3]) cf.addRecord(zoneId, { name, type: 'A', content: nodeIp(i), comment: 'epictetus:owner=default' });
+    const identity = await b.deniedIdentity(denied);
+    service = startService({
+      CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ZONE_ID: zoneId, CLOUDFLARE_API_BASE_URL: cf.baseUrl, K8S_CONFIG_PATH: identity.kubeconfigPath,
+      DNS_HOSTNAMES: HOST, LEADER_ELECTION: 'false', RETRY_DELAY: '0.05',
+    });
+    const s = service;
+    onTestFailed(() => log(`the service's last log lines:\n${[...s.lines.slice(-60), ...s.stderr.slice(-20)].join('\n')}`));
+    const why = await waitFor(async () => {
+      const r = await s.get('/health/ready').catch(() => undefined);
+      return r?.status === 503 && String(r.body.reason).includes('403') ? String(r.body.reason) : undefined;
+    }, 30_000, 'not ready, saying why');
+    expect(why).toContain(`waiting for the first list of ${denied}`);
+    await s.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('list failed') && String(l.err).includes('403'), 15_000);
+    expect(cf.requests.filter((r) => r.method !== 'GET' && !r.path.endsWith('/tokens/verify'))).toEqual([]);
+    await identity.allow();
+    await s.waitReady(30_000);
+    expect(ips(cf, zoneId)).toEqual(nodeIps(1, 2, 3));
+    expect(ips(cf, zoneId, `shop.${ZONE}`)).toEqual(nodeIps(1, 2, 3));
+    expect(cf.commits.filter((c) => c.kind === 'delete')).toEqual([]);
+  }, 90_000);
+
   it('serves a hostname only from nodes with a ready endpoint of its Service: not ready, terminating, back (SERVE_FROM_ENDPOINTS_OF)', async (ctx) => {
     const b = use(ctx);
     await b.createSelectorService({ name: 'ingress', selector: { app: 'ingress' } });

@@ -7,7 +7,11 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+/**
+ * The built service. EPICTETUS_TEST_MAIN points the tests at another build (say, an older commit's
+ * dist/main.js, to show that a regression test fails there); unset for every ordinary run.
+ */
+export const MAIN = process.env.EPICTETUS_TEST_MAIN ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export interface LogLine { level: string; time: string; msg: string; [k: string]: unknown }
 
@@ -41,6 +45,13 @@ export class ServiceProcess {
     const port = await waitFor(() => this.healthPort, 15_000, 'health port');
     const res = await fetch(`http://127.0.0.1:${port}${path}`);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  /** Any route as text (the status page is HTML, /metrics is Prometheus text). */
+  async text(path: string): Promise<{ status: number; body: string }> {
+    const port = await waitFor(() => this.healthPort, 15_000, 'health port');
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: res.status, body: await res.text() };
   }
 
   async waitReady(timeoutMs = 20_000): Promise<void> {

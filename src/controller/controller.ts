@@ -104,7 +104,7 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions, private readonly deps: ControllerDeps) {
     this.scheduler = new Scheduler((job) => this.reconcile(job), { quietMs: opts.quietMs ?? 50 });
-    this.cache = new ZoneCache(deps.provider, { zoneIds: opts.zoneIds, rediscover: opts.rediscoverZones });
+    this.cache = new ZoneCache(deps.provider, { zoneIds: opts.zoneIds, rediscover: opts.rediscoverZones, retryBaseDelayMs: opts.retryBaseDelayMs });
     this.reporter = new Reporter(deps.log, {
       minRecordsPerHostname: opts.minRecordsPerHostname, maxUnhealthyFraction: opts.maxUnhealthyFraction ?? 1,
       guardWindowMs: this.healthRemovals.windowMs,
@@ -311,23 +311,32 @@ export class Controller {
     if (calls > 0) log.info({ ...done, batchCalls: calls, trigger: job.reasons.join(',') }, 'reconciled');
     else log.debug({ trigger: job.reasons.join(','), full }, 'reconciled: no changes');
     this.lastReconcile = new Date().toISOString();
-    if (full && zoneErrors.length === 0) {
+    const first = zoneErrors[0];
+    const rateLimited = zoneErrors.find((e) => errorCode(e.err) === 'EPI_CF_RATE_LIMITED');
+    if (first !== undefined && (rateLimited !== undefined || !this.cache.status().zones.some((z) => z.read === 'ok'))) {
+      // Nothing could be done (or the token is rate-limited, which holds for every zone): back off as one.
+      const e = rateLimited ?? first;
+      this.failed(new EpictetusError(errorCode(e.err), `zone ${e.zone}: ${errorMessage(e.err)}`,
+        e.err instanceof EpictetusError ? { retryable: e.err.retryable, ...(e.err.retryAfterMs !== undefined ? { retryAfterMs: e.err.retryAfterMs } : {}) } : {}), job, false);
+      return;
+    }
+    if (full) {
       this.everSynced = true;
       this.lastSuccessfulSync = this.lastReconcile;
       this.scheduleFullSync();
     }
-    if (zoneErrors.length === 0) {
-      this.counts[calls > 0 ? 'ok' : 'noop']++;
-      hooks?.reconciled?.(calls > 0 ? 'changed' : 'noop');
-      this.consecutiveFailures = 0;
+    this.counts[calls > 0 ? 'ok' : 'noop']++;
+    hooks?.reconciled?.(calls > 0 ? 'changed' : 'noop');
+    this.consecutiveFailures = 0;
+    this.scheduler.clearHoldOff();
+    if (first === undefined) {
       this.lastError = undefined;
-      this.scheduler.clearHoldOff();
       return;
     }
-    // Some zones failed: the others went on; the failed ones are tried again with back-off.
-    const first = zoneErrors[0]!;
-    this.failed(new EpictetusError(errorCode(first.err), `zone ${first.zone}: ${errorMessage(first.err)}`,
-      first.err instanceof EpictetusError ? { retryable: first.err.retryable, ...(first.err.retryAfterMs !== undefined ? { retryAfterMs: first.err.retryAfterMs } : {}) } : {}), job, false);
+    // Some zones failed: the others went on, and events keep being acted on at once; each failed
+    // zone is read again after its own back-off.
+    this.lastError = { at: new Date().toISOString(), code: errorCode(first.err), message: `zone ${first.zone}: ${errorMessage(first.err)}` };
+    this.request('zone-retry', false, (this.cache.nextRetryAt() ?? Date.now()) - Date.now());
   }
 
   private failed(err: unknown, job: Job, forgetCache = true): void {
@@ -337,7 +346,8 @@ export class Controller {
     hooks?.reconciled?.('failed');
     this.consecutiveFailures++;
     this.lastError = { at: new Date().toISOString(), code: errorCode(err), message: errorMessage(err) };
-    const delay = this.retryDelay(err);
+    // No sooner than a failed zone may be read again: retrying before would only count another failure.
+    const delay = Math.max(this.retryDelay(err), (this.cache.nextRetryAt() ?? 0) - Date.now());
     log.error({ code: this.lastError.code, err: this.lastError.message, retryInMs: delay, failures: this.consecutiveFailures, trigger: job.reasons.join(',') }, 'reconcile failed; will retry');
     this.scheduler.holdOff(Date.now() + delay); // a Retry-After or the back-off holds for every trigger
     this.request('retry', true, delay);

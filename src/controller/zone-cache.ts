@@ -10,6 +10,7 @@ import type { DnsProvider } from '../cloudflare/provider.js';
 import { errorCode, errorMessage } from '../model/errors.js';
 import type { DnsRecord } from '../model/types.js';
 import type { Zone } from '../reconcile/zones.js';
+import { backoffDelay } from '../util/retry.js';
 
 export interface ZoneReadStatus {
   readonly id: string;
@@ -31,6 +32,8 @@ export interface ZoneCacheOptions {
   readonly otherZonesEvery?: number;
   /** Below this many requests left in the rate-limit window, only what matters now is read. */
   readonly budgetReserve?: number;
+  /** First delay before a failed zone is read again; it doubles with each failure in a row (with jitter). */
+  readonly retryBaseDelayMs?: number;
 }
 
 function covers(zoneName: string, hostname: string): boolean {
@@ -40,7 +43,8 @@ function covers(zoneName: string, hostname: string): boolean {
 export class ZoneCache {
   private zones: Zone[] | undefined;
   private readonly records = new Map<string, DnsRecord[]>();
-  private readonly failures = new Map<string, { message: string; code: string }>();
+  /** Zones whose read or batch failed: each waits out its own back-off, never holding up the others. */
+  private readonly failures = new Map<string, { message: string; code: string; count: number; retryAt: number }>();
   private readonly readAt = new Map<string, { at: number; sync: number }>();
   private syncs = 0;
   private zonesError: { message: string; code: string } | undefined;
@@ -82,7 +86,9 @@ export class ZoneCache {
     }
     const relevant = (z: Zone) => claimed.some((h) => covers(z.name, h));
     const every = this.opts.otherZonesEvery ?? 10;
+    const now = Date.now();
     const due = this.zones.filter((z) => {
+      if ((this.failures.get(z.id)?.retryAt ?? 0) > now) return false; // still backing off
       const last = this.readAt.get(z.id);
       if (!this.records.has(z.id)) return relevant(z) || last === undefined || (full && !lowBudget && this.syncs - last.sync >= every);
       if (!full) return false;
@@ -97,8 +103,7 @@ export class ZoneCache {
         this.failures.delete(z.id);
         this.readAt.set(z.id, { at: Date.now(), sync: this.syncs });
       } catch (err) {
-        this.records.delete(z.id);
-        this.failures.set(z.id, { message: errorMessage(err), code: errorCode(err) });
+        this.failed(z.id, err);
       }
     }
     const gone = new Set(this.zones.map((z) => z.id));
@@ -114,10 +119,18 @@ export class ZoneCache {
     this.records.set(zoneId, [...records.filter((r) => !gone.has(r.id)), ...updated, ...created]);
   }
 
-  /** A zone's changes failed in a way that may leave the cache stale. */
+  /** A zone's read or changes failed: forget its records (they may be stale) and back off reading it. */
   failed(zoneId: string, err: unknown): void {
     this.records.delete(zoneId);
-    this.failures.set(zoneId, { message: errorMessage(err), code: errorCode(err) });
+    const count = (this.failures.get(zoneId)?.count ?? 0) + 1;
+    const delay = Math.min(backoffDelay(count - 1, Math.max(this.opts.retryBaseDelayMs ?? 1_000, 100)), 5 * 60_000);
+    this.failures.set(zoneId, { message: errorMessage(err), code: errorCode(err), count, retryAt: Date.now() + delay });
+  }
+
+  /** When the next failed zone may be read again (ms epoch), if any failed. */
+  nextRetryAt(): number | undefined {
+    const times = [...this.failures.values()].map((f) => f.retryAt);
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 
   /** The A/AAAA contents of the records known (undefined when nothing is known, as on a follower). */

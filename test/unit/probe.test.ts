@@ -52,6 +52,13 @@ describe('one probe', () => {
     expect(await check({ kind: 'tcp', port: closed, path: '', text: `tcp:${closed}` }, '127.0.0.24', { timeoutMs: 2_000 })).toMatchObject({ ok: false, detail: 'ECONNREFUSED' });
   });
 
+  it('a port that answers something other than HTTP, or hangs up, fails', async () => {
+    const garbage = await listen(createTcp((sock) => sock.end('SSH-2.0-OpenSSH_9.6\r\n')), '127.0.0.27');
+    expect(await check(http(garbage), '127.0.0.27', { timeoutMs: 2_000 })).toMatchObject({ ok: false, detail: 'not an HTTP answer' });
+    const hangup = await listen(createTcp((sock) => sock.end()), '127.0.0.28');
+    expect(await check(http(hangup), '127.0.0.28', { timeoutMs: 2_000 })).toMatchObject({ ok: false, detail: 'closed without an answer' });
+  });
+
   it('a listener that never answers fails at the timeout', async () => {
     const port = await listen(createServer(() => undefined), '127.0.0.25'); // accepts, never answers
     const r = await check(http(port), '127.0.0.25', { timeoutMs: 150 });

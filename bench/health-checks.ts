@@ -72,7 +72,7 @@ export async function probeDetection(opts: BenchOptions): Promise<BenchOutcome> 
   const nodes = 3;
   const world = await startBenchWorld({ nodes: 0, realistic: false });
   await nodesWithInternalIps(world, nodes);
-  let { servers, port } = await listeners(nodes);
+  const { servers, port } = await listeners(nodes);
   const service = new Service({ env: {
     ...world.env, HEALTH_PROBE: `http://:${port}/healthz`, PROBE_INTERVAL_SECONDS: '1', PROBE_FAILURES: '2', PROBE_SUCCESSES: '1',
     PROBE_TIMEOUT_SECONDS: '0.5', MAX_UNHEALTHY_FRACTION: '1',

@@ -77,7 +77,7 @@ function describe({ plan: p, claims, zones }: Awaited<ReturnType<typeof computeP
     const where = h.frozen ? `left as it is: ${h.frozen}` : `zone ${h.zone}, ${p.managedAfter.get(h.name) ?? 0} managed record(s) after`;
     lines.push(`${h.name} (${where}; claimed by ${h.source})`, ...(rows.length > 0 ? rows : ['  no change']), '');
   }
-  const unclaimed = all.filter((x) => !p.hostnames.some((h) => h.name === x.name));
+  const unclaimed = [...all, ...kept].filter((x) => !p.hostnames.some((h) => h.name === x.name));
   if (unclaimed.length > 0) lines.push('hostnames no longer claimed:', ...unclaimed.map((x) => x.line), '');
   if (p.foreign.length > 0) {
     const width = (xs: readonly string[]) => Math.max(...xs.map((x) => x.length));

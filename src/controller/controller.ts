@@ -12,7 +12,7 @@ import type { Changes, RecordType } from '../model/types.js';
 import type { ClaimConflict, RefusedClaim, ServiceProblem } from '../reconcile/claims.js';
 import { desiredState, type Desired, type Signals } from '../reconcile/desired.js';
 import { recordViews } from '../reconcile/record-views.js';
-import { changeCount, plan, type Plan } from '../reconcile/plan.js';
+import { changeCount, plan, type Plan, type ZoneChanges } from '../reconcile/plan.js';
 import type { NodePolicy } from '../reconcile/policy.js';
 import { guardKey } from '../reconcile/safety.js';
 import { backoffDelay } from '../util/retry.js';
@@ -78,6 +78,8 @@ export interface ControllerDeps {
 }
 
 const MAX_PASSES = 3;
+
+interface ApplyTally { calls: number; creates: number; updates: number; deletes: number }
 
 export class Controller {
   private readonly scheduler: Scheduler;
@@ -223,38 +225,17 @@ export class Controller {
     const full = job.refresh || !this.everSynced;
     const signal = AbortSignal.timeout(this.opts.reconcileBudgetMs ?? 120_000);
     const zoneErrors: Array<{ zone: string; err: unknown }> = [];
-    let calls = 0;
-    let committed = { creates: 0, updates: 0, deletes: 0 };
+    const done: ApplyTally = { calls: 0, creates: 0, updates: 0, deletes: 0 };
     try {
       const signals = this.deps.signals();
       this.lastSignals = signals;
       const claimed = [...signals.hostnames.map((h) => h.name), ...(signals.inDoubt?.keys() ?? [])];
       const fresh = await this.cache.read(claimed, full, signal);
-      let reread = false;
+      // Plan, apply; plan again when an operation was refused or deletions were withheld for it.
       for (let pass = 0; pass < MAX_PASSES; pass++) {
-        if (reread) for (const id of await this.cache.read(claimed, false, signal)) fresh.add(id);
-        reread = false;
-        const now = Date.now();
-        const desired = desiredState(signals, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
-        this.lastVerdicts = desired.verdicts;
-        this.lastDesired = desired;
-        const p = plan({
-          desired, zones: this.cache.known(), records: this.cache.current(),
-          owner: this.opts.ownerId, ownerAliases: this.opts.ownerAliases ?? [],
-          minRecordsPerHostname: this.opts.minRecordsPerHostname,
-          maxUnhealthyFraction: this.opts.maxUnhealthyFraction ?? 1,
-          commentMaxLength: this.opts.commentMaxLength ?? 100,
-          formerNodes: this.formerNodes.map(now),
-          recentHealthRemovals: this.healthRemovals.counts(now),
-          refused: this.refusals.current(now),
-          policy: this.opts.changePolicy ?? 'sync',
-        });
-        this.lastPlan = p;
-        if (pass === 0) {
-          this.reporter.findings({ plan: p, zones: this.cache.status(), ...signals });
-          this.scheduleRecheck(desired.recheckAt, now);
-        }
+        const p = this.planNow(signals, pass === 0);
         let again = false;
+        let reread = false;
         for (const zc of p.zones) {
           if (changeCount(zc) === 0) continue;
           if (this.opts.dryRun) {
@@ -267,29 +248,9 @@ export class Controller {
             break;
           }
           try {
-            const r = await applyZone(this.deps.provider, zc, {
-              mayWrite: () => this.canWrite(), signal,
-              onCommitted: (res) => this.cache.applied(zc.zone.id, res.created, res.updated, res.deletedIds),
-            });
-            calls += r.calls;
-            const done = r.committed;
-            committed = { creates: committed.creates + done.creates.length, updates: committed.updates + done.updates.length, deletes: committed.deletes + done.deletes.length };
-            const at = Date.now();
-            for (const d of done.deletes) if (d.health) this.healthRemovals.add(guardKey(d.record.name, d.record.type), at);
-            if (r.refused.size > 0 && !fresh.has(zc.zone.id)) {
-              // Planned from cached records: most likely drift (a record made behind our back). Re-read, plan again.
-              this.cache.invalidate(zc.zone.id);
-              reread = again = true;
-            } else if (r.refused.size > 0) {
-              this.refusals.add(r.refused, at);
-              this.reporter.refused(zc.zone.name, r.refused);
-              again = true;
-            }
-            if (changeCount(done) > 0) {
-              this.reporter.changes(done, false);
-              hooks?.applied?.(done, at);
-            }
-            if (r.deletesWithheld) again = true;
+            const next = await this.applyZone(zc, fresh.has(zc.zone.id), signal, done);
+            again ||= next !== 'done';
+            reread ||= next === 'reread';
           } catch (err) {
             zoneErrors.push({ zone: zc.zone.name, err });
             this.cache.failed(zc.zone.id, err);
@@ -297,17 +258,77 @@ export class Controller {
           }
         }
         if (!again) break;
+        if (reread) for (const id of await this.cache.read(claimed, false, signal)) fresh.add(id);
       }
       for (const z of this.cache.status().zones) if (z.read === 'failed') zoneErrors.push({ zone: z.name, err: new EpictetusError(z.code ?? 'EPI_CF_UNEXPECTED', z.error ?? 'read failed') });
       if (signal.aborted) throw signal.reason;
-      this.finish(full, calls, committed, job, zoneErrors);
+      this.finish(full, done, job, zoneErrors);
     } catch (err) {
       this.failed(signal.aborted ? this.timedOut() : err, job);
     }
   }
 
-  private finish(full: boolean, calls: number, done: { creates: number; updates: number; deletes: number }, job: Job, zoneErrors: Array<{ zone: string; err: unknown }>): void {
+  /** The plan from the signals and the records known now; the first pass of a reconcile reports what it finds. */
+  private planNow(signals: ControllerSignals, report: boolean): Plan {
+    const now = Date.now();
+    const desired = desiredState(signals, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
+    this.lastVerdicts = desired.verdicts;
+    this.lastDesired = desired;
+    const p = plan({
+      desired, zones: this.cache.known(), records: this.cache.current(),
+      owner: this.opts.ownerId, ownerAliases: this.opts.ownerAliases ?? [],
+      minRecordsPerHostname: this.opts.minRecordsPerHostname,
+      maxUnhealthyFraction: this.opts.maxUnhealthyFraction ?? 1,
+      commentMaxLength: this.opts.commentMaxLength ?? 100,
+      formerNodes: this.formerNodes.map(now),
+      recentHealthRemovals: this.healthRemovals.counts(now),
+      refused: this.refusals.current(now),
+      policy: this.opts.changePolicy ?? 'sync',
+    });
+    this.lastPlan = p;
+    if (report) {
+      this.reporter.findings({ plan: p, zones: this.cache.status(), ...signals });
+      this.scheduleRecheck(desired.recheckAt, now);
+    }
+    return p;
+  }
+
+  /**
+   * Applies one zone's changes and says what next: `done`; `replan` (an operation was refused,
+   * or deletions were withheld until the plan counts without it); `reread` (refused while
+   * planned from cached records: most likely drift, a record made behind its back).
+   */
+  private async applyZone(zc: ZoneChanges, fresh: boolean, signal: AbortSignal, tally: ApplyTally): Promise<'done' | 'replan' | 'reread'> {
+    const r = await applyZone(this.deps.provider, zc, {
+      mayWrite: () => this.canWrite(), signal,
+      onCommitted: (res) => this.cache.applied(zc.zone.id, res.created, res.updated, res.deletedIds),
+    });
+    const done = r.committed;
+    tally.calls += r.calls;
+    tally.creates += done.creates.length;
+    tally.updates += done.updates.length;
+    tally.deletes += done.deletes.length;
+    const at = Date.now();
+    for (const d of done.deletes) if (d.health) this.healthRemovals.add(guardKey(d.record.name, d.record.type), at);
+    if (changeCount(done) > 0) {
+      this.reporter.changes(done, false);
+      this.deps.hooks?.applied?.(done, at);
+    }
+    if (r.refused.size > 0 && !fresh) {
+      this.cache.invalidate(zc.zone.id);
+      return 'reread';
+    }
+    if (r.refused.size > 0) {
+      this.refusals.add(r.refused, at);
+      this.reporter.refused(zc.zone.name, r.refused);
+      return 'replan';
+    }
+    return r.deletesWithheld ? 'replan' : 'done';
+  }
+
+  private finish(full: boolean, tally: ApplyTally, job: Job, zoneErrors: Array<{ zone: string; err: unknown }>): void {
     const { log, hooks } = this.deps;
+    const { calls, ...done } = tally;
     if (calls > 0) log.info({ ...done, batchCalls: calls, trigger: job.reasons.join(',') }, 'reconciled');
     else log.debug({ trigger: job.reasons.join(','), full }, 'reconciled: no changes');
     this.lastReconcile = new Date().toISOString();

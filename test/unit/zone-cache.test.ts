@@ -1,0 +1,75 @@
+/** Which zones are read when: claimed ones every full sync, the others rarely, none extra when the budget is low, failed ones after their back-off. */
+import { describe, expect, it } from 'vitest';
+import type { ApplyResult, DnsProvider, RateBudget } from '../../src/cloudflare/provider.js';
+import { ZoneCache } from '../../src/controller/zone-cache.js';
+import { EpictetusError } from '../../src/model/errors.js';
+import type { DnsRecord } from '../../src/model/types.js';
+import type { Zone } from '../../src/reconcile/zones.js';
+
+class CountingProvider implements DnsProvider {
+  reads: string[] = [];
+  zoneLists = 0;
+  failing = new Set<string>();
+  left: number | undefined;
+  constructor(private readonly zones: Zone[]) {}
+  async listZones(): Promise<Zone[]> { this.zoneLists++; return this.zones; }
+  async listRecords(zoneId: string): Promise<DnsRecord[]> {
+    this.reads.push(zoneId);
+    if (this.failing.has(zoneId)) throw new EpictetusError('EPI_CF_AUTH', 'HTTP 403 (10000: Authentication error)', { status: 403 });
+    return [];
+  }
+  async apply(): Promise<ApplyResult> { return { created: [], updated: [], deletedIds: [], calls: 0 }; }
+  async verifyToken(): Promise<void> {}
+  budget(): RateBudget | undefined { return this.left === undefined ? undefined : { limit: 1200, remaining: this.left, resetAt: 0 }; }
+}
+
+const zones: Zone[] = ['example.com', 'a.org', 'b.org'].map((name, i) => ({ id: `z${i}`, name, status: 'active' }));
+const claimed = ['app.example.com'];
+
+describe('zone reads', () => {
+  it('reads the claimed zone every full sync and the others at start-up and every 10th', async () => {
+    const p = new CountingProvider(zones);
+    const cache = new ZoneCache(p, { zoneIds: [], rediscover: true });
+    for (let sync = 0; sync < 12; sync++) await cache.read(claimed, true);
+    expect(p.reads.filter((z) => z === 'z0')).toHaveLength(12);
+    expect(p.reads.filter((z) => z === 'z1')).toHaveLength(2); // the first sync and the 11th
+    expect(p.zoneLists).toBe(12);
+  });
+
+  it('an event reconcile reads nothing it already knows', async () => {
+    const p = new CountingProvider(zones);
+    const cache = new ZoneCache(p, { zoneIds: [], rediscover: true });
+    await cache.read(claimed, true);
+    p.reads = [];
+    await cache.read(claimed, false);
+    expect(p.reads).toEqual([]);
+  });
+
+  it('with the rate-limit budget low, reads only the zones that matter now and lists no zones', async () => {
+    const p = new CountingProvider(zones);
+    const cache = new ZoneCache(p, { zoneIds: [], rediscover: true, otherZonesEvery: 1, budgetReserve: 100 });
+    await cache.read(claimed, true);
+    p.reads = [];
+    p.zoneLists = 0;
+    p.left = 50;
+    await cache.read(claimed, true);
+    expect(p.reads).toEqual(['z0']);
+    expect(p.zoneLists).toBe(0);
+    p.left = 1000;
+    await cache.read(claimed, true);
+    expect(p.reads.slice(1).sort()).toEqual(['z0', 'z1', 'z2']);
+  });
+
+  it('a zone that cannot be read waits out its own back-off, reported, while the others are read', async () => {
+    const p = new CountingProvider(zones);
+    p.failing.add('z1');
+    const cache = new ZoneCache(p, { zoneIds: [], rediscover: true, otherZonesEvery: 1, retryBaseDelayMs: 60_000 });
+    await cache.read(claimed, true);
+    expect(cache.status().zones.find((z) => z.id === 'z1')).toMatchObject({ read: 'failed', code: 'EPI_CF_AUTH', error: expect.stringContaining('403') });
+    expect([...cache.current().keys()].sort()).toEqual(['z0', 'z2']);
+    p.reads = [];
+    await cache.read(claimed, true);
+    expect(p.reads.sort()).toEqual(['z0', 'z2']); // z1 backs off
+    expect(cache.nextRetryAt()).toBeGreaterThan(Date.now() + 25_000);
+  });
+});

@@ -27,14 +27,15 @@ import { buildHandler, listen } from '../server/server.js';
 
 
 /** A refused token stops the service with one clear error; an unreachable API does not (it is retried). */
-async function verifyToken(provider: DnsProvider, log: Logger): Promise<void> {
+async function verifyToken(provider: DnsProvider, log: Logger, signal: AbortSignal): Promise<void> {
   try {
-    await provider.verifyToken();
+    await provider.verifyToken(signal);
     log.info('Cloudflare API token verified');
   } catch (err) {
     if (err instanceof EpictetusError && err.code === 'EPI_CF_AUTH') {
       throw new EpictetusError('EPI_CF_TOKEN_REFUSED', `the Cloudflare API refused the token (${err.message}): check CLOUDFLARE_API_TOKEN and its permissions (Zone → DNS → Edit)`);
     }
+    if (signal.aborted) return;
     log.warn({ code: errorCode(err), err: errorMessage(err) }, 'could not verify the Cloudflare API token now; carrying on (calls will be retried)');
   }
 }
@@ -166,14 +167,16 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
     log.info({ port: l.port }, `health server listening on port ${l.port}`);
   }
 
-  // Run until SIGTERM/SIGINT
-  await verifyToken(provider, log);
+  // Run until SIGTERM/SIGINT (which may come at any moment, start-up included: an AbortSignal
+  // fires its event once, so a listener added after it would never hear it)
+  const stop = new AbortController();
+  if (signal.aborted) stop.abort(signal.reason);
+  else signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
+  await verifyToken(provider, log, stop.signal);
   const stopChecks = startApiChecks({
     kubeVersion: () => kubeApi.version(), cloudflareVerify: () => provider.verifyToken(),
     health: apiHealth, intervalMs: config.health.checkIntervalMs,
   });
-  const stop = new AbortController();
-  signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
   sources.start(stop.signal);
   void elector?.run(stop.signal);
   controller.start(); // it plans nothing before every source has listed once

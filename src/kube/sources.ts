@@ -23,7 +23,7 @@ export interface SourcesOptions {
   readonly claimPolicy: ClaimPolicy;
   readonly nodeSelector: LabelSelector | null;
   readonly externalIpLabel: string;
-  /** A re-list that drops more than this share of the nodes (or Services) waits for a second list. */
+  /** A re-list that drops more than this share (at most half) of the nodes, Services or slices waits for a second list. */
   readonly confirmVanishedFraction: number;
   /** Watch EndpointSlices (for hostnames served from a Service's endpoints). */
   readonly watchEndpointSlices?: boolean;
@@ -50,7 +50,8 @@ export class Sources {
 
   constructor(api: KubeApi, private readonly opts: SourcesOptions, log: Logger) {
     this.labels = new LabelsOfInterest([...BASE_LABELS, ...(opts.nodeSelector ? selectorKeys(opts.nodeSelector) : [])]);
-    const confirm = { confirmVanishedFraction: opts.confirmVanishedFraction };
+    // A re-list that loses more than the mass-removal fraction (at most half) is confirmed by another.
+    const confirm = { confirmVanishedFraction: Math.min(opts.confirmVanishedFraction, 0.5) };
     this.nodes = new ListWatch(api.nodes,
       nodeCodec(() => ({ labels: this.labels.set, externalIpKey: opts.externalIpLabel || undefined })),
       log.child({ component: 'node-watch' }), (changes) => this.emit('nodes', changes), { ...confirm, epoch: () => this.labels.size });

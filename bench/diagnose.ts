@@ -1,7 +1,7 @@
 /**
  * Where the time and memory go, for a finding in bench/README.md to be checked:
  *
- *   node dist-bench/bench/diagnose.js --nodes 5000 [--plain] [--cpu-prof DIR] [--heap] [--heartbeats SECONDS] [--keep-logs] [--node-arg FLAG]...
+ *   node dist-bench/bench/diagnose.js --nodes 5000 [--plain] [--cpu-prof DIR] [--heap] [--heartbeats SECONDS] [--idle SECONDS] [--keep-logs] [--node-arg FLAG]...
  *
  * Starts the simulators with that many nodes (realistic unless --plain) and the service, waits
  * until it is ready, prints the start-up phases and RSS, then optionally the service's heap
@@ -76,6 +76,12 @@ async function main(): Promise<void> {
     progress(`ready after ${round(readyMs)} ms; logged: starting ${at('starting epictetus')} ms, lists done ${at('initial lists done; starting the control loop')} ms, first changes ${at('reconciled')} ms`);
     await settle(world, nodes * HOSTNAMES.length, 1000);
     progress(`RSS ${mib(rssBytes(service.pid))} MiB, peak ${mib(peakRssBytes(service.pid))} MiB`);
+    const idleS = Number(arg('--idle') ?? 0);
+    if (idleS > 0) {
+      const cpu0 = cpuSeconds(service.pid);
+      await new Promise((r) => setTimeout(r, idleS * 1000));
+      progress(`idle ${idleS} s: service CPU ${round(cpuSeconds(service.pid) - cpu0, 3)} s; RSS ${mib(rssBytes(service.pid))} MiB, peak ${mib(peakRssBytes(service.pid))} MiB`);
+    }
     const beatS = Number(arg('--heartbeats') ?? 0);
     if (beatS > 0) {
       const cpu0 = cpuSeconds(service.pid);

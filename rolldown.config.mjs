@@ -1,0 +1,29 @@
+// `npm run build`: the service as one bundled, tree-shaken ES module (dist/main.js) with every
+// library inside it: production runs dist/ with no node_modules at all. Code that only some
+// commands or users need is in chunks loaded on first use (dist/chunks/): `sim`, `demo` and
+// `plan`, and @kubernetes/client-node for kubeconfigs whose user runs an exec plugin or an
+// auth-provider. dist/cli/version.js and dist/cli/write-build-info.js stay files of their own:
+// the build runs the second, and both find dist/build-info.json as ../build-info.json.
+import { defineConfig } from 'rolldown';
+
+export default defineConfig({
+  input: {
+    main: 'src/main.ts',
+    'cli/version': 'src/cli/version.ts',
+    'cli/write-build-info': 'src/cli/write-build-info.ts',
+  },
+  platform: 'node',
+  resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
+  output: {
+    dir: 'dist',
+    format: 'esm',
+    cleanDir: true,
+    entryFileNames: '[name].js',
+    chunkFileNames: 'chunks/[name]-[hash].js',
+    sourcemap: true,
+    codeSplitting: {
+      // A name the tests can tell apart (test/helpers/forbid-client-node.mjs).
+      groups: [{ name: 'client-node', test: /node_modules[\\/]@kubernetes[\\/]client-node[\\/]/, includeDependenciesRecursively: false }],
+    },
+  },
+});

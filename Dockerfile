@@ -15,7 +15,7 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json rolldown.config.mjs ./
+COPY tsconfig.json rolldown.config.ts ./
 COPY src ./src
 # Source maps serve debugging from a checkout (node --enable-source-maps); the image leaves them out.
 RUN npm run build && find dist -name '*.map' -delete

@@ -553,7 +553,7 @@ describe('Dockerfile', () => {
     for (const p of ['node_modules', 'dist', '.git', '.env', 'coverage', '.cache', 'test', 'bench']) expect(patterns).toContain(p);
     expect(patterns.some((p) => p.startsWith('!')), 'no re-inclusion').toBe(false);
     const glob = (p: string) => new RegExp(`^${p.replace(/^\//, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '(.*/)?').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}(/.*)?$`);
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'rolldown.config.mjs', 'src/main.ts']) {
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'rolldown.config.ts', 'src/main.ts']) {
       expect(patterns.filter((p) => glob(p).test(needed)), `${needed} reaches the build`).toEqual([]);
     }
     expect(patterns.filter((p) => glob(p).test('.env')).length).toBeGreaterThan(0);

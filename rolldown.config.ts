@@ -4,7 +4,22 @@
 // `plan`, and @kubernetes/client-node for kubeconfigs whose user runs an exec plugin or an
 // auth-provider. dist/cli/version.js and dist/cli/write-build-info.js stay files of their own:
 // the build runs the second, and both find dist/build-info.json as ../build-info.json.
-import { defineConfig } from 'rolldown';
+import { defineConfig, type PreRenderedChunk } from 'rolldown';
+
+/**
+ * Chunk file names; a chunk holding @kubernetes/client-node is named for it, so that tests can
+ * tell when it loads (test/helpers/forbid-client-node.mjs). rolldown's default splitting keeps
+ * it, and the modules only it uses, in a chunk that nothing imports statically. (A manual group
+ * for it either drew shared modules in — then the start-up path imported it — or, without its
+ * dependencies, split it from them into two chunks importing each other, which fails to load.)
+ * test/integration/kube-client.test.ts bundles its own entry with the same function.
+ */
+export function chunkFileNames(chunk: PreRenderedChunk, ext = 'js'): string {
+  return chunk.moduleIds.some((id) => /[\\/]node_modules[\\/]@kubernetes[\\/]client-node[\\/]/.test(id))
+    ? `chunks/client-node-[hash].${ext}` : `chunks/[name]-[hash].${ext}`;
+}
+
+export const resolve = { extensionAlias: { '.js': ['.ts', '.js'] } };
 
 export default defineConfig({
   input: {
@@ -13,13 +28,13 @@ export default defineConfig({
     'cli/write-build-info': 'src/cli/write-build-info.ts',
   },
   platform: 'node',
-  resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
+  resolve,
   output: {
     dir: 'dist',
     format: 'esm',
     cleanDir: true,
     entryFileNames: '[name].js',
-    chunkFileNames: 'chunks/[name]-[hash].js',
+    chunkFileNames: (chunk) => chunkFileNames(chunk),
     sourcemap: true,
     // Source text stays in memory for as long as the process runs: without comments and
     // whitespace, and in one-byte strings (a single non-ASCII character would make V8 keep
@@ -27,9 +42,5 @@ export default defineConfig({
     charset: 'ascii',
     comments: false,
     minify: { compress: true, mangle: false, codegen: true },
-    codeSplitting: {
-      // A name the tests can tell apart (test/helpers/forbid-client-node.mjs).
-      groups: [{ name: 'client-node', test: /node_modules[\\/]@kubernetes[\\/]client-node[\\/]/, includeDependenciesRecursively: false }],
-    },
   },
 });

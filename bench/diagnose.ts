@@ -85,9 +85,14 @@ async function main(): Promise<void> {
     const beatS = Number(arg('--heartbeats') ?? 0);
     if (beatS > 0) {
       const cpu0 = cpuSeconds(service.pid);
+      let lastCpu = cpu0;
       const run = await heartbeats(world.kube, nodes, nodes / 10, beatS * 1000, {
         everyMs: 10_000,
-        fn: (ms) => progress(`${round(ms / 1000, 0)} s: RSS ${mib(rssBytes(service.pid))} MiB`),
+        fn: (ms) => {
+          const cpu = cpuSeconds(service.pid);
+          progress(`${round(ms / 1000, 0)} s: RSS ${mib(rssBytes(service.pid))} MiB; CPU ${round(cpu - lastCpu, 2)} s in 10 s (${round((cpu - lastCpu) / nodes * 1000, 3)} core-s per 1,000 events)`);
+          lastCpu = cpu;
+        },
       });
       progress(`${run.events} heartbeats; service CPU ${round(cpuSeconds(service.pid) - cpu0, 2)} s; peak RSS ${mib(peakRssBytes(service.pid))} MiB`);
     }

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { apiEconomy } from './api-economy.js';
+import { footprint } from './footprint.js';
 import { progress } from './lib/progress.js';
 import type { BenchOptions, BenchOutcome, BenchReport } from './lib/types.js';
 import { reactionLatency } from './reaction.js';
@@ -56,6 +57,7 @@ async function main(): Promise<number> {
     { name: 'apiEconomy', parts: ['apiEconomy'], run: async () => ({ apiEconomy: await apiEconomy(opts) }) },
     // One cluster of realistic nodes serves both: memory and start-up, then the event storm.
     { name: 'memoryAndStartup+eventStorm', parts: ['memoryAndStartup', 'eventStorm'], run: () => memoryAndStorm(opts) },
+    { name: 'footprint', parts: ['footprint'], run: async () => ({ footprint: await footprint(opts) }) },
   ];
   const startedAt = new Date().toISOString();
   const t0 = performance.now();

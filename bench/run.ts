@@ -10,6 +10,7 @@ import { footprint } from './footprint.js';
 import { progress } from './lib/progress.js';
 import type { BenchOptions, BenchOutcome, BenchReport } from './lib/types.js';
 import { reactionLatency } from './reaction.js';
+import { sideBySide } from './side-by-side.js';
 import { memoryAndStorm } from './scale.js';
 
 function git(args: string[]): string | null {
@@ -58,6 +59,7 @@ async function main(): Promise<number> {
     // One cluster of realistic nodes serves both: memory and start-up, then the event storm.
     { name: 'memoryAndStartup+eventStorm', parts: ['memoryAndStartup', 'eventStorm'], run: () => memoryAndStorm(opts) },
     { name: 'footprint', parts: ['footprint'], run: async () => ({ footprint: await footprint(opts) }) },
+    { name: 'sideBySide', parts: ['sideBySide'], run: async () => ({ sideBySide: await sideBySide(opts) }) },
   ];
   const startedAt = new Date().toISOString();
   const t0 = performance.now();

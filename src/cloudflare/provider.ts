@@ -7,7 +7,7 @@ import { EpictetusError } from '../model/errors.js';
 import { badAnswer } from './errors.js';
 import { send, type HttpConfig, type Request } from './http.js';
 import type { RateLimitInfo } from './ratelimit.js';
-import { batchResult, describeIssues, recordList, tokenStatus, zone, zoneList, type ApiRecord, type Envelope } from './schemas.js';
+import { batchResult, describeIssues, isApiRecord, recordList, tokenStatus, zone, zoneList, type ApiRecord, type Envelope } from './schemas.js';
 
 export type { RateLimitInfo } from './ratelimit.js';
 
@@ -196,7 +196,8 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider & {
       const records = await allPages(async (page) => {
         const what = `list records (page ${page})`;
         const env = await get({ path, query: { per_page: LIST_PAGE_SIZE, page }, what }, signal);
-        return { items: resultOf(env, recordList, what), totalPages: env.result_info?.total_pages };
+        const items = Array.isArray(env.result) && env.result.every(isApiRecord) ? env.result : resultOf(env, recordList, what);
+        return { items, totalPages: env.result_info?.total_pages };
       }, LIST_PAGE_SIZE, 'list records');
       const intern = interner();
       return records.map((r) => toRecord(r, intern));

@@ -76,6 +76,7 @@ describe('the image\'s content: the bundle alone', () => {
       const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
       expect(cmdline).toContain('--max-semi-space-size=8');
       expect(cmdline.slice(-2)).toEqual([join(app, 'dist', 'main.js'), 'run']);
+      expect(readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
       expect(await service.stop('SIGTERM')).toBe(0);
       expect(service.stderr).toEqual([]);
     } finally {

@@ -95,11 +95,8 @@ export class ListWatch<T> {
   private relistWanted = false;
   private vanished: ReadonlySet<string> | undefined;
   private epochListed = -1;
-  /**
-   * Per item (the snapshot object itself, so no second copy of its key), the fingerprint of the
-   * last event parsed for it (see Codec.volatile).
-   */
-  private fingerprints = new WeakMap<object, string>();
+  /** Per item, the fingerprint of the last event parsed for it (see Codec.volatile). */
+  private readonly fingerprints = new Map<string, string>();
   /** Events skipped unparsed (their text matched the item's fingerprint). */
   private skipped = 0;
 
@@ -243,7 +240,7 @@ export class ListWatch<T> {
     this.items.clear();
     for (const [k, v] of fresh) this.items.set(k, v);
     // A listed object may differ from the version fingerprinted before: fingerprint afresh.
-    this.fingerprints = new WeakMap();
+    this.fingerprints.clear();
     this.resourceVersion = rv;
     this.synced = true;
     this.epochListed = epoch;
@@ -272,8 +269,7 @@ export class ListWatch<T> {
         const name = NAME_IN_TEXT.exec(text)?.[1];
         if (name === undefined) return false;
         const print = fingerprint(text, volatile);
-        const item = this.items.get(name);
-        if (typeof item !== 'object' || item === null || this.fingerprints.get(item) !== print) {
+        if (this.fingerprints.get(name) !== print) {
           pending = print;
           return false;
         }
@@ -321,6 +317,7 @@ export class ListWatch<T> {
       this.log.debug({ type }, 'ignoring a watch object without a name');
       return;
     }
+    this.fingerprints.delete(key);
     if (type === 'DELETED') {
       const before = this.items.get(key);
       if (before === undefined) return;
@@ -333,21 +330,11 @@ export class ListWatch<T> {
       return;
     }
     const after = this.codec.snapshot(object);
+    if (after === undefined) return;
     const before = this.items.get(key);
-    const fingerprinted = (item: T | undefined) => (typeof item === 'object' && item !== null ? item : undefined);
-    if (after === undefined) {
-      const b = fingerprinted(before);
-      if (b) this.fingerprints.delete(b);
-      return;
-    }
     // The item is now what this event holds: later events with the same masked text change nothing.
-    const same = before !== undefined && this.codec.same(before, after);
-    const current = fingerprinted(same ? before : after);
-    if (current) {
-      if (print === undefined) this.fingerprints.delete(current);
-      else this.fingerprints.set(current, print);
-    }
-    if (same) return; // heartbeat: nothing that matters changed
+    if (print !== undefined) this.fingerprints.set(key, print);
+    if (before !== undefined && this.codec.same(before, after)) return; // heartbeat: nothing that matters changed
     this.items.set(key, after);
     this.onChanges([{ type: before === undefined ? 'added' : 'modified', key, before, after, at }]);
   }

@@ -1,7 +1,7 @@
 /**
  * Where the time and memory go, for a finding in bench/README.md to be checked:
  *
- *   node dist-bench/bench/diagnose.js --nodes 5000 [--plain] [--cpu-prof DIR] [--heap] [--heartbeats SECONDS] [--keep-logs] [--node-arg FLAG]...
+ *   node dist-bench/bench/diagnose.js --nodes 5000 [--plain] [--cpu-prof DIR] [--heap] [--heartbeats SECONDS] [--idle SECONDS] [--attach] [--keep-logs] [--node-arg FLAG]...
  *
  * Starts the simulators with that many nodes (realistic unless --plain) and the service, waits
  * until it is ready, prints the start-up phases and RSS, then optionally the service's heap
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const world = await startBenchWorld({ nodes, realistic });
   progress(`${nodes} ${realistic ? 'realistic' : 'plain'} nodes ready; starting the service`);
   const service = new Service({
-    env: world.env, inspectable: argv.includes('--heap'), keepLogs: argv.includes('--keep-logs'),
+    env: world.env, inspectable: argv.includes('--heap') || argv.includes('--attach'), keepLogs: argv.includes('--keep-logs'),
     nodeArgs: [
       ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []),
       ...argv.flatMap((a, i) => (argv[i - 1] === '--node-arg' ? [a] : [])),
@@ -76,12 +76,25 @@ async function main(): Promise<void> {
     progress(`ready after ${round(readyMs)} ms; logged: starting ${at('starting epictetus')} ms, lists done ${at('initial lists done; starting the control loop')} ms, first changes ${at('reconciled')} ms`);
     await settle(world, nodes * HOSTNAMES.length, 1000);
     progress(`RSS ${mib(rssBytes(service.pid))} MiB, peak ${mib(peakRssBytes(service.pid))} MiB`);
+    // --attach: the inspector connected from ready on, as the memory benchmark has it during its run.
+    if (argv.includes('--attach')) await (await service.inspector()).memoryUsage(true);
+    const idleS = Number(arg('--idle') ?? 0);
+    if (idleS > 0) {
+      const cpu0 = cpuSeconds(service.pid);
+      await new Promise((r) => setTimeout(r, idleS * 1000));
+      progress(`idle ${idleS} s: service CPU ${round(cpuSeconds(service.pid) - cpu0, 3)} s; RSS ${mib(rssBytes(service.pid))} MiB, peak ${mib(peakRssBytes(service.pid))} MiB`);
+    }
     const beatS = Number(arg('--heartbeats') ?? 0);
     if (beatS > 0) {
       const cpu0 = cpuSeconds(service.pid);
+      let lastCpu = cpu0;
       const run = await heartbeats(world.kube, nodes, nodes / 10, beatS * 1000, {
         everyMs: 10_000,
-        fn: (ms) => progress(`${round(ms / 1000, 0)} s: RSS ${mib(rssBytes(service.pid))} MiB`),
+        fn: (ms) => {
+          const cpu = cpuSeconds(service.pid);
+          progress(`${round(ms / 1000, 0)} s: RSS ${mib(rssBytes(service.pid))} MiB; CPU ${round(cpu - lastCpu, 2)} s in 10 s (${round((cpu - lastCpu) / nodes * 1000, 3)} core-s per 1,000 events)`);
+          lastCpu = cpu;
+        },
       });
       progress(`${run.events} heartbeats; service CPU ${round(cpuSeconds(service.pid) - cpu0, 2)} s; peak RSS ${mib(peakRssBytes(service.pid))} MiB`);
     }

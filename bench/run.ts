@@ -7,9 +7,11 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { apiEconomy } from './api-economy.js';
 import { endpointDetection, healthCheckCost, probeDetection } from './health-checks.js';
+import { footprint } from './footprint.js';
 import { progress } from './lib/progress.js';
 import type { BenchOptions, BenchOutcome, BenchReport } from './lib/types.js';
 import { reactionLatency } from './reaction.js';
+import { sideBySide } from './side-by-side.js';
 import { memoryAndStorm } from './scale.js';
 
 function git(args: string[]): string | null {
@@ -60,6 +62,8 @@ async function main(): Promise<number> {
     { name: 'probeDetection', parts: ['probeDetection'], run: async () => ({ probeDetection: await probeDetection(opts) }) },
     { name: 'endpointDetection', parts: ['endpointDetection'], run: async () => ({ endpointDetection: await endpointDetection(opts) }) },
     { name: 'healthCheckCost', parts: ['healthCheckCost'], run: async () => ({ healthCheckCost: await healthCheckCost(opts) }) },
+    { name: 'footprint', parts: ['footprint'], run: async () => ({ footprint: await footprint(opts) }) },
+    { name: 'sideBySide', parts: ['sideBySide'], run: async () => ({ sideBySide: await sideBySide(opts) }) },
   ];
   const startedAt = new Date().toISOString();
   const t0 = performance.now();

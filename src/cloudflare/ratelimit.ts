@@ -15,6 +15,11 @@
  * (seconds): those are read when the structured headers are absent.
  */
 
+/** Read access to an answer's headers (the Fetch API's Headers fits). */
+export interface HeaderView {
+  get(name: string): string | null;
+}
+
 export interface RateLimitInfo {
   /** requests allowed per window */
   readonly limit: number;
@@ -85,7 +90,7 @@ export function parseList(header: string | null | undefined): Item[] {
 }
 
 /** The structured headers: the item with the least quota left, and the quota of its policy. */
-function structured(headers: Headers): RateLimitInfo | undefined {
+function structured(headers: HeaderView): RateLimitInfo | undefined {
   const limits = parseList(headers.get('ratelimit')).filter((i) => i.params.has('r') && i.params.has('t'));
   if (limits.length === 0) return undefined;
   const tightest = limits.reduce((a, b) => ((b.params.get('r') ?? 0) < (a.params.get('r') ?? 0) ? b : a));
@@ -106,7 +111,7 @@ function resetIn(raw: string | null, nowMs: number): number | undefined {
 }
 
 /** X-RateLimit-* (Cloudflare, briefly) or RateLimit-Limit/-Remaining/-Reset (earlier IETF drafts). */
-function legacy(headers: Headers, nowMs: number): RateLimitInfo | undefined {
+function legacy(headers: HeaderView, nowMs: number): RateLimitInfo | undefined {
   for (const prefix of ['x-ratelimit-', 'ratelimit-']) {
     const limit = count(headers.get(`${prefix}limit`) ?? undefined);
     const remaining = count(headers.get(`${prefix}remaining`) ?? undefined);
@@ -117,12 +122,12 @@ function legacy(headers: Headers, nowMs: number): RateLimitInfo | undefined {
 }
 
 /** What the answer's headers say of the rate limit, or undefined when they say nothing usable. */
-export function parseRateLimit(headers: Headers, nowMs: number = Date.now()): RateLimitInfo | undefined {
+export function parseRateLimit(headers: HeaderView, nowMs: number = Date.now()): RateLimitInfo | undefined {
   return structured(headers) ?? legacy(headers, nowMs);
 }
 
 /** Retry-After (seconds or an HTTP date) in milliseconds. */
-export function retryAfterMs(headers: Headers | undefined, nowMs: number = Date.now()): number | undefined {
+export function retryAfterMs(headers: HeaderView | undefined, nowMs: number = Date.now()): number | undefined {
   const raw = headers?.get('retry-after');
   if (raw === null || raw === undefined || raw.trim() === '' || raw.length > 100) return undefined;
   const seconds = Number(raw);

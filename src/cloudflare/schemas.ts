@@ -73,6 +73,23 @@ export const tokenStatus = z.looseObject({ id: z.string(), status: z.string() })
 export const zoneList = z.array(zone);
 export const recordList = z.array(dnsRecord);
 
+/**
+ * `dnsRecord`'s rules checked by hand, on the object as parsed: a listing of thousands of
+ * records is then used as it came, where zod would copy every record (its loose objects keep
+ * the unknown fields, in a new object). Whatever fails here goes through zod, whose account of
+ * the problem is the error message.
+ */
+export function isApiRecord(v: unknown): v is ApiRecord {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const r = v as Record<string, unknown>;
+  const text = (x: unknown) => typeof x === 'string' && x.length > 0;
+  return text(r.id) && text(r.name) && text(r.type)
+    && (r.content === undefined || typeof r.content === 'string')
+    && (r.ttl === undefined || typeof r.ttl === 'number')
+    && (r.proxied === undefined || typeof r.proxied === 'boolean')
+    && (r.comment === undefined || r.comment === null || typeof r.comment === 'string');
+}
+
 /** A short account of why a value does not match, for error messages (paths and expectations, no values). */
 export function describeIssues(error: z.ZodError): string {
   return error.issues

@@ -34,6 +34,8 @@ export interface ResourceApi {
     resourceVersion: string,
     onEvent: (type: string, object: unknown) => void,
     onDone: (err: unknown) => void,
+    /** Sees each event's JSON text first; true: handled, not parsed (see WatchRequest.prefilter). */
+    prefilter?: (line: string) => boolean,
   ): Promise<WatchHandle>;
 }
 
@@ -86,11 +88,11 @@ function resourceApi(client: KubeClient, path: string, what: string, labelSelect
       const next = answer.metadata?.continue;
       return { items: answer.items as unknown[], resourceVersion: typeof rv === 'string' ? rv : '', continue: typeof next === 'string' && next !== '' ? next : undefined };
     },
-    async watch(resourceVersion, onEvent, onDone) {
+    async watch(resourceVersion, onEvent, onDone, prefilter) {
       const timeoutSeconds = watchTimeoutSeconds();
       return client.watch({
         path: `${path}${query({ watch: true, resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector })}`,
-        what: `watch ${what}`, idleTimeoutMs: timeoutSeconds * 1000 + WATCH_IDLE_GRACE_MS, onEvent, onDone,
+        what: `watch ${what}`, idleTimeoutMs: timeoutSeconds * 1000 + WATCH_IDLE_GRACE_MS, onEvent, onDone, ...(prefilter ? { prefilter } : {}),
       });
     },
   };

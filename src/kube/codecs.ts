@@ -10,8 +10,22 @@ import { ANNOTATION_PREFIX } from '../reconcile/claims.js';
 const obj = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
+/**
+ * What changes in a Node on every heartbeat and is read by no snapshot: the conditions'
+ * lastHeartbeatTime, the resourceVersion, and the time of each managedFields entry.
+ */
+const NODE_VOLATILE_FIELDS = ['lastHeartbeatTime', 'resourceVersion', 'time'] as const;
+
 export function nodeCodec(opts: () => SnapshotOptions): Codec<NodeSnapshot> {
-  return { key: nodeName, snapshot: (o) => toSnapshot(o, opts()), same: sameSnapshot };
+  return {
+    key: nodeName, snapshot: (o) => toSnapshot(o, opts()), same: sameSnapshot,
+    // Unless a label or annotation the snapshot reads bears one of those names: then parse all.
+    volatile: () => {
+      const o = opts();
+      const read = [...o.labels, ...(o.externalIpKey ? [o.externalIpKey] : [])];
+      return read.some((k) => (NODE_VOLATILE_FIELDS as readonly string[]).includes(k)) ? undefined : NODE_VOLATILE_FIELDS;
+    },
+  };
 }
 
 export const serviceCodec: Codec<ServiceSnapshot> = {

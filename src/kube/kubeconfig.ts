@@ -13,10 +13,9 @@
  * passed on as `plugin`, for @kubernetes/client-node to run when the first call is made.
  */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type * as Yaml from 'yaml';
+import { parse as parseYamlText } from 'yaml';
 import { EpictetusError } from '../model/errors.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -128,11 +127,8 @@ interface Entry { readonly name: string; readonly value: Doc; readonly file: str
 
 const isDoc = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-let yamlModule: typeof Yaml | undefined;
-/** YAML is loaded only for a kubeconfig that is not JSON (the parser costs ~13 MB of RSS). */
 function parseYaml(text: string): unknown {
-  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
-  return yamlModule.parse(text);
+  return parseYamlText(text);
 }
 
 function readKubeconfig(file: string): Doc {

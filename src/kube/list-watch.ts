@@ -2,6 +2,7 @@
  * Lists a resource, then watches from the list's resourceVersion; reconnects when a watch
  * ends, re-lists on 410 Gone, and never stops until told to. Keeps only small snapshots.
  */
+import { hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.js';
 import { errorMessage } from '../model/errors.js';
@@ -24,6 +25,34 @@ export interface Codec<T> {
   key(object: unknown): string | undefined;
   snapshot(object: unknown): T | undefined;
   same(a: T, b: T): boolean;
+  /**
+   * Fields of an object that change without changing any snapshot (a heartbeat's time, the
+   * resourceVersion): their string values are left out when the watch fingerprints an event's
+   * JSON text. An event whose fingerprint is that of the last event parsed for the same object
+   * changes nothing and is not parsed. undefined: every event is parsed.
+   */
+  volatile?(): readonly string[] | undefined;
+}
+
+/** metadata.name as an API server writes it (the first field of metadata), unescaped only. */
+const NAME_IN_TEXT = /"metadata":\{"name":"([^"\\]*)"/;
+/** metadata.resourceVersion: the first field of that name in an API server's output. */
+const RV_IN_TEXT = /"resourceVersion":"([^"\\]*)"/;
+
+/** The volatile fields' string values, as one global pattern (cached per list of fields). */
+const patterns = new WeakMap<readonly string[], RegExp>();
+function volatilePattern(fields: readonly string[]): RegExp {
+  let p = patterns.get(fields);
+  if (p === undefined) {
+    p = new RegExp(`"(?:${fields.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})":"[^"\\\\]*"`, 'g');
+    patterns.set(fields, p);
+  }
+  return p;
+}
+
+/** 128 bits of SHA-256 of the text with the volatile values (and their keys) removed. */
+function fingerprint(text: string, volatile: RegExp): string {
+  return hash('sha256', text.replace(volatile, ''), 'base64').slice(0, 22);
 }
 
 export interface SourceStatus {
@@ -66,6 +95,10 @@ export class ListWatch<T> {
   private relistWanted = false;
   private vanished: ReadonlySet<string> | undefined;
   private epochListed = -1;
+  /** Per item, the fingerprint of the last event parsed for it (see Codec.volatile). */
+  private readonly fingerprints = new Map<string, string>();
+  /** Events skipped unparsed (their text matched the item's fingerprint). */
+  private skipped = 0;
 
   constructor(
     private readonly api: ResourceApi,
@@ -88,6 +121,11 @@ export class ListWatch<T> {
   /** The `epoch` the last complete list was made with: every item carries at least that much. */
   listedEpoch(): number {
     return this.epochListed;
+  }
+
+  /** Watch events handled without parsing, because their text matched the item's fingerprint. */
+  skippedEvents(): number {
+    return this.skipped;
   }
 
   status(): SourceStatus {
@@ -201,6 +239,8 @@ export class ListWatch<T> {
     }
     this.items.clear();
     for (const [k, v] of fresh) this.items.set(k, v);
+    // A listed object may differ from the version fingerprinted before: fingerprint afresh.
+    this.fingerprints.clear();
     this.resourceVersion = rv;
     this.synced = true;
     this.epochListed = epoch;
@@ -221,7 +261,26 @@ export class ListWatch<T> {
         this.handle = undefined;
         resolve(end);
       };
+      const fields = this.codec.volatile?.();
+      const volatile = fields === undefined ? undefined : volatilePattern(fields);
+      let pending: string | undefined;
+      const prefilter = volatile === undefined ? undefined : (text: string): boolean => {
+        pending = undefined;
+        const name = NAME_IN_TEXT.exec(text)?.[1];
+        if (name === undefined) return false;
+        const print = fingerprint(text, volatile);
+        if (this.fingerprints.get(name) !== print) {
+          pending = print;
+          return false;
+        }
+        const rv = RV_IN_TEXT.exec(text)?.[1];
+        if (rv) this.resourceVersion = rv;
+        this.skipped++;
+        return true;
+      };
       const onEvent = (type: string, object: unknown) => {
+        const print = pending;
+        pending = undefined;
         if (settled) return;
         if (type === 'ERROR') {
           const code = (object as { code?: unknown } | null)?.code;
@@ -232,7 +291,7 @@ export class ListWatch<T> {
         const rv = resourceVersionOf(object);
         if (rv) this.resourceVersion = rv;
         if (type === 'BOOKMARK') return;
-        this.apply(type, object);
+        this.apply(type, object, print);
       };
       const onDone = (err: unknown) => {
         const timedOut = (err as { name?: unknown } | null)?.name === 'TimeoutError';
@@ -244,20 +303,21 @@ export class ListWatch<T> {
       if (signal.aborted) { finish({ kind: 'closed' }); return; }
       this.watching = true;
       this.endWatch = finish;
-      this.api.watch(this.resourceVersion, onEvent, onDone).then(
+      this.api.watch(this.resourceVersion, onEvent, onDone, prefilter).then(
         (h) => { if (settled) h.abort(); else this.handle = h; },
         (err: unknown) => finish({ kind: 'failed', error: err }),
       );
     });
   }
 
-  private apply(type: string, object: unknown): void {
+  private apply(type: string, object: unknown, print?: string): void {
     const at = Date.now();
     const key = this.codec.key(object);
     if (key === undefined) {
       this.log.debug({ type }, 'ignoring a watch object without a name');
       return;
     }
+    this.fingerprints.delete(key);
     if (type === 'DELETED') {
       const before = this.items.get(key);
       if (before === undefined) return;
@@ -272,6 +332,8 @@ export class ListWatch<T> {
     const after = this.codec.snapshot(object);
     if (after === undefined) return;
     const before = this.items.get(key);
+    // The item is now what this event holds: later events with the same masked text change nothing.
+    if (print !== undefined) this.fingerprints.set(key, print);
     if (before !== undefined && this.codec.same(before, after)) return; // heartbeat: nothing that matters changed
     this.items.set(key, after);
     this.onChanges([{ type: before === undefined ? 'added' : 'modified', key, before, after, at }]);

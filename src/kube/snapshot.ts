@@ -68,6 +68,12 @@ function externalAddresses(node: Record<string, unknown>, opts: SnapshotOptions)
   return { ips: [] };
 }
 
+/** Shared by every snapshot without taints, labels of interest or IPv6 addresses: thousands of empty objects otherwise. */
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+const NO_IPS: readonly string[] = Object.freeze([]);
+const orNone = (r: Record<string, string>): Readonly<Record<string, string>> => (Object.keys(r).length === 0 ? NONE : r);
+const orNoIps = (a: string[]): readonly string[] => (a.length === 0 ? NO_IPS : a);
+
 export function toSnapshot(node: unknown, opts: SnapshotOptions): NodeSnapshot | undefined {
   const name = nodeName(node);
   if (name === undefined || name === '') return undefined;
@@ -92,10 +98,10 @@ export function toSnapshot(node: unknown, opts: SnapshotOptions): NodeSnapshot |
   return {
     name,
     uid: str(obj(o.metadata).uid),
-    ipv4: uniqueSorted(ips.filter((i) => i.family === 4).map((i) => i.ip)),
-    ipv6: uniqueSorted(ips.filter((i) => i.family === 6).map((i) => i.ip)),
-    taints, ready, readySince: timeOf(readyCond.lastTransitionTime), addressProblem: problem,
-    unschedulable: spec.unschedulable === true, labels,
+    ipv4: orNoIps(uniqueSorted(ips.filter((i) => i.family === 4).map((i) => i.ip))),
+    ipv6: orNoIps(uniqueSorted(ips.filter((i) => i.family === 6).map((i) => i.ip))),
+    taints: orNone(taints), ready, readySince: timeOf(readyCond.lastTransitionTime), addressProblem: problem,
+    unschedulable: spec.unschedulable === true, labels: orNone(labels),
     ...(str(obj(o.metadata).deletionTimestamp) !== undefined ? { deleting: true } : {}),
     ...(internalIp(status) !== undefined ? { internalIp: internalIp(status) } : {}),
     ...(typeof annotationsOf(o)[HOLD_ANNOTATION] === 'string' ? { hold: annotationsOf(o)[HOLD_ANNOTATION] as string } : {}),

@@ -1,8 +1,8 @@
 /** The HTTP server: routes apart from listen(), so tests call them in-process. GET and HEAD only. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import { EpictetusError, errorMessage } from '../model/errors.js';
+import type { Registry } from './prometheus.js';
 import { healthReport, liveness, readiness, type HealthView } from './health.js';
 import { renderStatusPage } from './status-page.js';
 

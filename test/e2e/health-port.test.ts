@@ -1,12 +1,12 @@
 /** The health server's port taken or forbidden: the service says which and what to change, and exits 1. */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { startWorld, type World } from '../../src/cli/world.js';
-import { MAIN, startService, type ServiceProcess } from '../helpers/service.js';
+import { bundleEntry } from '../helpers/bundle.js';
+import { startService, type ServiceProcess } from '../helpers/service.js';
 
 let world: World | undefined;
 let service: ServiceProcess | undefined;
@@ -45,9 +45,11 @@ describe('the health port', () => {
     expect(service.stderr).toEqual([]);
   });
 
-  it.skipIf(!privilegedPortsProtected() || process.platform !== 'linux')('below 1024 without privilege: EPI_PORT_DENIED, saying why', () => {
-    // The listen() the service uses, in a process of its own, as nobody when these tests run as root.
-    const server = pathToFileURL(join(MAIN, '..', 'server', 'server.js')).href;
+  it.skipIf(!privilegedPortsProtected() || process.platform !== 'linux')('below 1024 without privilege: EPI_PORT_DENIED, saying why', async () => {
+    // The listen() the service uses, bundled as the service is, in a process of its own, as nobody when these tests run as root.
+    const bundled = await bundleEntry(fileURLToPath(new URL('../../src/server/server.ts', import.meta.url)));
+    onTestFinished(() => rmSync(bundled.dir, { recursive: true, force: true }));
+    const server = pathToFileURL(bundled.file).href;
     const script = `import { listen } from ${JSON.stringify(server)};
       listen(() => undefined, 80, '127.0.0.1').then(() => { console.log('listening'); process.exit(3); },
         (e) => { console.log(JSON.stringify({ code: e.code, message: e.message })); process.exit(0); });`;

@@ -14,7 +14,9 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { build } from 'rolldown';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { chunkFileNames, resolve } from '../../rolldown.config.js';
 import { startWorld, type World } from '../../src/cli/world.js';
 import { createKubeApi, loadKubeConfig, type KubeConnection } from '../../src/kube/api.js';
 import { eventSink, EventRecorder } from '../../src/kube/events.js';
@@ -29,7 +31,6 @@ import { startService, waitFor } from '../helpers/service.js';
 import { makeTestPki, type TestPki } from '../helpers/tls.js';
 
 const HOOK = fileURLToPath(new URL('../helpers/forbid-client-node.mjs', import.meta.url));
-const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const SIM_TOKEN = 'sim-token-for-kube-client-0123456789';
 
 /** discovery.k8s.io/v1 EndpointSlices, which the simulator does not serve by default. */
@@ -259,10 +260,10 @@ describe.each<{ kind: 'sim' | 'real' }>([{ kind: 'sim' }, { kind: 'real' }])('th
   });
 });
 
-/** Runs `node [--import hook] -e script`; resolves its exit code and output. */
-function runNode(script: string, env: Record<string, string>, hook = true): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs `node [--import hook] file`; resolves its exit code and output. */
+function runNode(file: string, env: Record<string, string>, hook = true): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...(hook ? ['--import', HOOK] : []), '--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, [...(hook ? ['--import', HOOK] : []), file], {
       env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -273,30 +274,17 @@ function runNode(script: string, env: Record<string, string>, hook = true): Prom
   });
 }
 
-/** Every call the service makes, from a fresh process over the built code (dist/). */
-const EXERCISE = `
-const dist = process.env.DIST;
-const { createKubeApi, loadKubeConfig } = await import(dist + 'kube/api.js');
-const { createLeaseApi } = await import(dist + 'kube/lease-api.js');
-const { eventSink } = await import(dist + 'kube/events.js');
-const { LeaderElector } = await import(dist + 'kube/leader.js');
-const conn = loadKubeConfig(process.env.EXPLICIT ?? '', { serviceAccountDir: process.env.SA_DIR });
-const api = createKubeApi(conn);
-await api.version();
-const page = await api.nodes.list({ limit: 5 });
-await api.services.list({ limit: 5 });
-await new Promise((resolve, reject) => api.nodes.watch(page.resourceVersion, () => undefined, (e) => (e ? reject(e) : resolve()))
-  .then((h) => setTimeout(() => { h.abort(); resolve(); }, 300), reject));
-await api.setNodeAnnotation('worker-1', 'example.com/x', 'y');
-const log = { info() {}, warn() {}, error() {}, debug() {}, child() { return log; } };
-const elector = new LeaderElector(createLeaseApi(conn), { namespace: 'default', name: 'proof', identity: 'p' }, log, { onStartedLeading() {}, onStoppedLeading() {} });
-if (!(await elector.attempt())) throw new Error('no lease: ' + elector.problem());
-await eventSink(conn).create('default', { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'proof.' + process.pid + '.' + Date.now(), namespace: 'default' },
-  eventTime: new Date().toISOString().replace('Z', '000Z'), reportingController: 'epictetus', reportingInstance: 'p', action: 'A', reason: 'R', type: 'Normal', note: 'n',
-  regarding: { apiVersion: 'v1', kind: 'Node', name: 'worker-1' } });
-conn.close();
-console.log('OK ' + conn.describe());
-`;
+/**
+ * Every call the service makes (test/helpers/kube-exercise.ts), bundled as the service is (same
+ * resolution and code splitting: client-node in a chunk of its own), run from a fresh process.
+ */
+async function bundleExercise(dir: string): Promise<string> {
+  await build({
+    input: { exercise: fileURLToPath(new URL('../helpers/kube-exercise.ts', import.meta.url)) }, platform: 'node', resolve, logLevel: 'silent',
+    output: { dir, format: 'esm', entryFileNames: '[name].mjs', chunkFileNames: (chunk) => chunkFileNames(chunk, 'mjs') },
+  });
+  return join(dir, 'exercise.mjs');
+}
 
 describe('@kubernetes/client-node stays unloaded', () => {
   let pki: TestPki;
@@ -304,7 +292,12 @@ describe('@kubernetes/client-node stays unloaded', () => {
   let world: World;
   const dirs: string[] = [];
 
+  let exercise: string;
+
   beforeAll(async () => {
+    const bundled = mkdtempSync(join(tmpdir(), 'epictetus-exercise-'));
+    dirs.push(bundled);
+    exercise = await bundleExercise(bundled);
     pki = makeTestPki();
     b = await simBehindTls(pki);
     await driver(b).create(makeNode('worker-1', { externalIP: '203.0.113.1' }) as k8s.KubernetesObject);
@@ -327,7 +320,7 @@ describe('@kubernetes/client-node stays unloaded', () => {
   it('in-cluster: every call the service makes, without loading it', async () => {
     const sa = serviceAccountDir(b);
     dirs.push(sa);
-    const r = await runNode(EXERCISE, { DIST, SA_DIR: sa, ...inClusterEnv(b) });
+    const r = await runNode(exercise, { SA_DIR: sa, ...inClusterEnv(b) });
     expect(r.err).toBe('');
     expect(r.out).toBe(`OK in-cluster service account (${sa}), namespace default, server ${b.url}\n`);
     expect(r.code).toBe(0);
@@ -339,7 +332,7 @@ describe('@kubernetes/client-node stays unloaded', () => {
     writeFileSync(join(d, 'token'), b.token);
     const config = join(d, 'config');
     writeFileSync(config, `apiVersion: v1\nkind: Config\ncurrent-context: proof\nclusters:\n- name: c\n  cluster:\n    server: ${b.url}\n    certificate-authority: ca.pem\ncontexts:\n- name: proof\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user:\n    tokenFile: token\n`);
-    const r = await runNode(EXERCISE, { DIST, EXPLICIT: config });
+    const r = await runNode(exercise, { EXPLICIT: config });
     expect(r.err).toBe('');
     expect(r.out).toBe(`OK kubeconfig ${config} (K8S_CONFIG_PATH), context proof, server ${b.url}\n`);
     expect(r.code).toBe(0);
@@ -355,10 +348,10 @@ describe('@kubernetes/client-node stays unloaded', () => {
       clusters: [{ name: 'c', cluster: { server: b.url, 'certificate-authority-data': b.ca.toString('base64') } }],
       users: [{ name: 'u', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin] } } }],
     }));
-    const hooked = await runNode(EXERCISE, { DIST, EXPLICIT: config });
+    const hooked = await runNode(exercise, { EXPLICIT: config });
     expect(hooked.code).toBe(99);
-    expect(hooked.err).toMatch(/^CLIENT-NODE LOADED: @kubernetes\/client-node from file:.*\/dist\/kube\/credentials\.js\n$/);
-    const plain = await runNode(EXERCISE, { DIST, EXPLICIT: config }, false);
+    expect(hooked.err).toMatch(/^CLIENT-NODE LOADED: \.\/(chunks\/)?client-node-[\w-]+\.mjs from file:.*\/epictetus-exercise-\w+\/(exercise|chunks\/[\w-]+)\.mjs\n$/);
+    const plain = await runNode(exercise, { EXPLICIT: config }, false);
     expect(plain.err).toBe('');
     expect(plain.code).toBe(0);
   });

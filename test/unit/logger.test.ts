@@ -50,3 +50,46 @@ describe('logger', () => {
     expect(lines.join('\n')).not.toContain(SECRET);
   });
 });
+
+describe('logger fields', () => {
+  it('leaves out levels below the threshold, and everything when silent', () => {
+    const lines = (level: LoggerOptions['level']) => {
+      const dir = mkdtempSync(join(tmpdir(), 'epictetus-log-'));
+      const fd = openSync(join(dir, 'out.log'), 'w');
+      const l = createLogger({ level, format: 'json', secrets: () => [], fd });
+      l.debug('d');
+      l.info('i');
+      l.warn('w');
+      l.error('e');
+      closeSync(fd);
+      const text = readFileSync(join(dir, 'out.log'), 'utf8');
+      rmSync(dir, { recursive: true, force: true });
+      return text.split('\n').filter((x) => x !== '').map((x) => (JSON.parse(x) as { msg: string }).msg);
+    };
+    expect(lines('debug')).toEqual(['d', 'i', 'w', 'e']);
+    expect(lines('warn')).toEqual(['w', 'e']);
+    expect(lines('silent')).toEqual([]);
+  });
+
+  it('serializes an err with its class, message, stack, code and cause; censors tokens one level down and authorization headers', () => {
+    const [line] = written('json', (l) => {
+      const err = Object.assign(new TypeError('boom', { cause: new Error('root') }), { code: 'EPI_X' });
+      l.child({ component: 'c' }).error({ err, call: { token: 't0k3n-abcdefghijklmnopqrst', headers: { authorization: 'Bearer x' } }, headers: { authorization: 'Bearer y' } }, 'failed');
+    });
+    const o = JSON.parse(line!) as { err: Record<string, unknown>; call: Record<string, unknown>; headers: Record<string, unknown>; component: string };
+    expect(o.component).toBe('c');
+    expect(o.err).toMatchObject({ type: 'TypeError', message: 'boom', code: 'EPI_X', cause: { type: 'Error', message: 'root' } });
+    expect(String(o.err.stack)).toContain('TypeError: boom');
+    expect(o.call).toEqual({ token: '[REDACTED]', headers: { authorization: '[REDACTED]' } });
+    expect(o.headers).toEqual({ authorization: '[REDACTED]' });
+  });
+
+  it('writes what JSON cannot hold as it can: a cycle, a bigint', () => {
+    const [line] = written('json', (l) => {
+      const loop: Record<string, unknown> = { name: 'x' };
+      loop.self = loop;
+      l.info({ loop, big: 12345678901234567890n }, 'odd fields');
+    });
+    expect(JSON.parse(line!)).toMatchObject({ loop: { name: 'x', self: '[Circular]' }, big: '12345678901234567890', msg: 'odd fields' });
+  });
+});

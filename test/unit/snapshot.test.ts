@@ -48,3 +48,18 @@ describe('node snapshots', () => {
     expect(toSnapshot(null, opts)).toBeUndefined();
   });
 });
+
+describe('snapshot memory', () => {
+  it('shares one frozen empty object or array among snapshots with no taints, labels of interest or IPv6 address', () => {
+    const opts = { labels: new Set(['node-role.kubernetes.io/control-plane']) };
+    const node = (name: string) => ({ metadata: { name, labels: { other: 'x' } }, spec: {}, status: { addresses: [{ type: 'ExternalIP', address: '203.0.113.7' }] } });
+    const a = toSnapshot(node('a'), opts)!;
+    const b = toSnapshot(node('b'), opts)!;
+    expect(a.taints).toBe(b.taints);
+    expect(a.labels).toBe(b.labels);
+    expect(a.ipv6).toBe(b.ipv6);
+    expect(Object.isFrozen(a.taints) && Object.isFrozen(a.labels) && Object.isFrozen(a.ipv6)).toBe(true);
+    expect(a.ipv4).toEqual(['203.0.113.7']);
+    expect(a.ipv4).not.toBe(b.ipv4);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Heartbeats are not parsed: a Node watch event whose text, less the fields no snapshot reads
+ * (lastHeartbeatTime, resourceVersion, managedFields times), is that of the last event parsed
+ * for the node is handled from its text alone. Every other event is parsed as before.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWorld, type World } from '../../src/cli/world.js';
+import { createKubeApi, loadKubeConfig, type KubeConnection } from '../../src/kube/api.js';
+import { nodeCodec } from '../../src/kube/codecs.js';
+import { ListWatch, type Change } from '../../src/kube/list-watch.js';
+import { BASE_LABELS } from '../../src/kube/snapshot.js';
+import { createLogger } from '../../src/log/logger.js';
+import type { NodeSnapshot } from '../../src/model/types.js';
+import { touchHeartbeat } from '../../src/sim/kube/index.js';
+import { waitFor } from '../helpers/service.js';
+
+const log = createLogger({ level: 'silent', format: 'json', secrets: () => [] });
+
+let world: World | undefined;
+let conn: KubeConnection | undefined;
+let stop: AbortController | undefined;
+
+afterEach(async () => {
+  stop?.abort();
+  conn?.close();
+  await world?.stop();
+});
+
+async function watching(labels: readonly string[] = BASE_LABELS) {
+  world = await startWorld({ nodes: 2 });
+  conn = loadKubeConfig(world.kubeconfigPath);
+  const changes: Array<Change<NodeSnapshot>> = [];
+  const lw = new ListWatch(createKubeApi(conn).nodes, nodeCodec(() => ({ labels: new Set(labels) })), log, (c) => changes.push(...c));
+  stop = new AbortController();
+  await lw.start(stop.signal);
+  changes.length = 0;
+  const rv = () => (lw as unknown as { resourceVersion: string }).resourceVersion;
+  // Each step waits until the watch has seen the simulator's latest version.
+  const seen = async () => {
+    const latest = String((world!.kube.getNode('worker-1')!.metadata as { resourceVersion: string }).resourceVersion);
+    await waitFor(() => rv() === latest || undefined, 10_000, `resourceVersion ${latest}`);
+  };
+  return { w: world, lw, changes, seen };
+}
+
+describe('the Node watch pre-filter', () => {
+  it('parses the first heartbeat, skips the next ones, and parses every real change (and its undoing)', async () => {
+    const { w, lw, changes, seen } = await watching();
+    touchHeartbeat(w.kube, 'worker-1');
+    await seen();
+    expect(lw.skippedEvents()).toBe(0); // nothing to compare with yet: parsed, fingerprinted
+    touchHeartbeat(w.kube, 'worker-1');
+    await seen();
+    touchHeartbeat(w.kube, 'worker-1');
+    await seen();
+    expect(lw.skippedEvents()).toBe(2);
+    expect(changes).toEqual([]);
+
+    w.kube.patchNode('worker-1', { spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1', effect: 'NoSchedule' }] } });
+    await seen();
+    expect(changes.map((c) => [c.type, c.key, c.after?.taints])).toEqual([['modified', 'worker-1', { ToBeDeletedByClusterAutoscaler: '1' }]]);
+    touchHeartbeat(w.kube, 'worker-1');
+    await seen();
+    expect(lw.skippedEvents()).toBe(3);
+
+    // Back to the text fingerprinted before the taint: a change all the same, parsed.
+    w.kube.patchNode('worker-1', { spec: { taints: null } });
+    await seen();
+    expect(changes.map((c) => [c.type, c.after?.taints])).toEqual([['modified', { ToBeDeletedByClusterAutoscaler: '1' }], ['modified', {}]]);
+    expect(lw.items.get('worker-1')?.taints).toEqual({});
+    expect(lw.skippedEvents()).toBe(3);
+  });
+
+  it('a change to a label it reads is seen; with a label named like a masked field, nothing is skipped', async () => {
+    const { w, lw, changes, seen } = await watching([...BASE_LABELS, 'time']);
+    for (let i = 0; i < 3; i++) {
+      touchHeartbeat(w.kube, 'worker-1');
+      await seen();
+    }
+    expect(lw.skippedEvents()).toBe(0);
+    w.kube.patchNode('worker-1', { metadata: { labels: { time: 'later' } } });
+    await seen();
+    expect(changes.map((c) => c.after?.labels.time)).toEqual(['later']);
+  });
+});

@@ -331,9 +331,24 @@ describe('the final state: zones, CNAMEs, configuration', () => {
     const app = [rec('app.example.com', '198.18.0.1'), rec('app.example.com', '198.18.0.2')];
     expect(final(m, [...app, ...inSub]).violations).toEqual([]);
     expect(kinds(final(m, [...app, ...inSub, rec('x.sub.example.com', '198.18.0.1')]))).toEqual(['lostRemovals']);
+    // No node eligible: the floor keeps one record of the hostname, wherever it is.
+    for (const n of m.nodes.values()) n.ready = 'False';
+    expect(final(m, [rec('app.example.com', '198.18.0.1'), rec('x.sub.example.com', '198.18.0.1')]).violations).toEqual([]);
+    expect(kinds(final(m, [rec('app.example.com', '198.18.0.1'), rec('x.sub.example.com', '198.18.0.1'), rec('x.sub.example.com', '198.18.0.2')]))).toEqual(['lostRemovals']);
+    for (const n of m.nodes.values()) n.ready = 'True';
     m.setZone(T0 + 1_000, zone(SUB, 'sub.example.com', { permission: 'read' }));
     expect(final(m, [...app, rec('x.sub.example.com', '198.18.0.1')]).violations).toEqual([]);
     expect(final(m, [...app, rec('x.sub.example.com', '198.18.0.1')]).info.hostnamesNotJudged).toBe(1);
+  });
+
+  it('a bad Service\'s last good claim is not judged: a replica that saw it keeps it, a new one may remove it', () => {
+    const m = cluster();
+    m.setHostname(T0, 'svc.example.com', 'unclaimed', 1, { lastGoodOnly: true });
+    const app = [rec('app.example.com', '198.18.0.1'), rec('app.example.com', '198.18.0.2')];
+    expect(final(m, [...app, rec('svc.example.com', '198.18.0.1')]).violations).toEqual([]);
+    expect(final(m, app).violations).toEqual([]);
+    m.setHostname(T0 + 1, 'svc.example.com', 'unclaimed', 1);
+    expect(kinds(final(m, [...app, rec('svc.example.com', '198.18.0.1')]))).toEqual(['lostRemovals']);
   });
 
   it('a hostname only a Service outside the allow-lists claims has no record of ours', () => {

@@ -20,13 +20,14 @@ export type InvariantName =
   | 'wrongZoneWrites'
   | 'outsideAllowList'
   | 'readyWithoutLease'
+  | 'slowReaction'
   | 'unexpectedExits'
   | 'memory';
 
 export const INVARIANTS: readonly InvariantName[] = [
   'nonLeaderWrites', 'wrongfulDeletions', 'lostRemovals', 'missingRecords', 'wrongSettings',
   'foreignRecordsTouched', 'floorBreaches', 'duplicates', 'frozenWrites', 'wrongZoneWrites', 'outsideAllowList',
-  'readyWithoutLease', 'unexpectedExits', 'memory',
+  'readyWithoutLease', 'slowReaction', 'unexpectedExits', 'memory',
 ];
 
 export interface Violation {
@@ -394,6 +395,11 @@ export function checkFinal(input: FinalInput): Judged & { converged: boolean } {
       for (const r of recs.filter(ours)) pushFinal('outsideAllowList', `${r.name} ${r.type} ${r.content} is published although only a Service outside the allow-lists claims ${h.name}`);
       continue;
     }
+    if (h.lastGoodOnly) {
+      // A bad Service's last good claim: a replica that saw it keeps it, one started since does not.
+      info.hostnamesNotJudged = (info.hostnamesNotJudged ?? 0) + 1;
+      continue;
+    }
     if (h.claim === 'unclaimed') {
       for (const r of recs.filter((x) => ours(x) && writable(x.zone_id))) pushFinal('lostRemovals', `${r.name} ${r.type} ${r.content} (zone ${zoneName(r.zone_id)}) is still there although nobody claims ${h.name}`);
       continue;
@@ -406,9 +412,10 @@ export function checkFinal(input: FinalInput): Judged & { converged: boolean } {
     const cname = model.cnameAt(home, h.name, now);
     const goneAt = model.cnameGoneAt(home, h.name, now);
     const refusedLately = goneAt !== undefined && now - goneAt < memory;
-    const clusterIps = model.clusterIps();
-    let homeComplete = !cname && !refusedLately;
+    // The move from another zone can complete only once the home zone can have every record.
+    const movable = !cname && !refusedLately;
     const mineByType = new Map<string, DnsRecordView[]>();
+    const left = (type: string) => recs.filter((x) => x.type === type && x.zone_id !== home && ours(x) && writable(x.zone_id));
     for (const type of ['A', 'AAAA'] as const) {
       const inHome = recs.filter((r) => r.zone_id === home && r.type === type);
       const mine = inHome.filter(ours);
@@ -422,22 +429,27 @@ export function checkFinal(input: FinalInput): Judged & { converged: boolean } {
         if (!cname && adoptable(r)) pushFinal('wrongSettings', `${r.name} ${r.type} ${r.content} (node ${model.ipOwner.get(r.content) ?? '?'}, eligible) was never adopted (no owner marker)`);
       }
       const have = new Set(mine.map((r) => r.content));
+      let complete = movable;
       for (const ip of want) {
         if (have.has(ip)) continue;
         if (refusedLately) {
           info.missingAfterRefusal = (info.missingAfterRefusal ?? 0) + 1;
           continue;
         }
-        homeComplete = false;
+        complete = false;
         pushFinal('missingRecords', `${h.name} ${type} ${ip} (node ${model.ipOwner.get(ip) ?? '?'}, eligible) is missing in zone ${zoneName(home)}`);
       }
-      const extra = mine.filter((r) => !want.has(r.content));
+      // What should go: extra records in the home zone, and (once the home zone has its records)
+      // the ones left in the zone the hostname moved from. The floor counts them all together.
+      const extra = [...mine.filter((r) => !want.has(r.content)), ...(complete ? left(type) : [])];
       const mayHold = want.size >= floor ? 0 : Math.min(extra.length, floor - want.size);
       info.heldByFloor = (info.heldByFloor ?? 0) + mayHold;
       for (const r of extra.slice(mayHold)) {
         const node = model.ipOwner.get(r.content);
         const state = node === undefined ? 'not a node' : model.nodes.get(node)?.exists ? 'not eligible' : 'deleted';
-        pushFinal('lostRemovals', `${r.name} ${r.type} ${r.content} (node ${node ?? '?'}, ${state}) is still there`);
+        pushFinal('lostRemovals', r.zone_id === home
+          ? `${r.name} ${r.type} ${r.content} (node ${node ?? '?'}, ${state}) is still there`
+          : `${r.name} ${r.type} ${r.content} is still in zone ${zoneName(r.zone_id)} although ${h.name} moved to zone ${zoneName(home)}, which has its records`);
       }
       for (const r of mine) {
         if (r.ttl !== h.ttl || r.proxied) pushFinal('wrongSettings', `${r.name} ${r.type} ${r.content} has ttl ${r.ttl} proxied ${r.proxied}, want ttl ${h.ttl}`);
@@ -447,15 +459,10 @@ export function checkFinal(input: FinalInput): Judged & { converged: boolean } {
     const publishedMine = config.types.reduce((n, t) => n + (mineByType.get(t)?.length ?? 0), 0);
     for (const type of ['A', 'AAAA'] as const) {
       if (config.types.includes(type)) continue;
-      const mine = mineByType.get(type) ?? [];
+      const unpublished = [...(mineByType.get(type) ?? []), ...left(type)];
       const mayStay = publishedMine >= floor ? 0 : floor;
-      for (const r of mine.slice(mayStay)) pushFinal('lostRemovals', `${r.name} ${r.type} ${r.content} is still there although only ${config.types.join(',')} is published (and ${publishedMine} published record(s) keep the floor)`);
+      for (const r of unpublished.slice(mayStay)) pushFinal('lostRemovals', `${r.name} ${r.type} ${r.content} (zone ${zoneName(r.zone_id)}) is still there although only ${config.types.join(',')} is published (and ${publishedMine} published record(s) keep the floor)`);
     }
-    for (const r of recs.filter((x) => x.zone_id !== home && ours(x) && writable(x.zone_id))) {
-      if (!homeComplete) continue;
-      pushFinal('lostRemovals', `${r.name} ${r.type} ${r.content} is still in zone ${zoneName(r.zone_id)} although ${h.name} moved to zone ${zoneName(home)}, which has its records`);
-    }
-    void clusterIps;
   }
   for (const r of input.records) {
     if (ours(r) && handled(r) && writable(r.zone_id) && !model.hostnames.has(r.name.toLowerCase())) pushFinal('lostRemovals', `${r.name} ${r.type} ${r.content} is on a hostname nobody ever claimed`);

@@ -61,7 +61,7 @@ export const COLLAPSED_RELIST_PROTECTED = false;
 export const CHURN = {
   'node-add': 6, 'node-delete': 4, 'taint-one': 4, 'taint-both': 5, untaint: 5, 'not-ready': 4, unknown: 2, ready: 6,
   'svc-toggle': 3, 'svc-hostname': 2.5, 'svc-ttl': 2, 'svc-bad-annotation': 1.5, 'svc-outside': 0.8,
-  'zone-sub': 0.8, 'zone-copy': 0.8, 'zone-permission': 0.8, cname: 1,
+  'zone-sub': 0.8, 'zone-copy': 1, 'zone-permission': 0.8, cname: 1,
 } as const;
 export const FAULTS = {
   'cf-429': 1.5, 'cf-5xx': 1.5, 'cf-gateway-timeout': 0.6, 'cf-reset': 1, 'cf-batch-fail': 1.2, 'cf-slow': 0.8, 'cf-hang': 0.2,
@@ -71,7 +71,7 @@ export const FAULTS = {
   // on waking up (regressions.test.ts, "only the leader writes"; fixed in 6a6e9f8).
   'pause-long': 0.3,
   // One replica at a time, through its own Kubernetes proxy:
-  'restart-list-fail': 0.5, 'relist-collapse': 0.6, 'lease-403': 0.4, partition: 0.3, 'clock-step': 0.4,
+  'restart-list-fail': 0.8, 'relist-collapse': 0.6, 'lease-403': 0.4, partition: 0.3, 'clock-step': 0.6,
   restart: 0.3, 'restart-typo': 0.3, 'config-change': 0.3,
 } as const;
 export type ActionKind = keyof typeof CHURN | keyof typeof FAULTS;
@@ -94,6 +94,8 @@ export interface SoakOptions {
    * until it takes (a kill waits for the gap after the previous one, for instance).
    */
   readonly forced?: ReadonlyArray<{ readonly atFraction: number; readonly kind: ActionKind }>;
+  /** Bound of the replicas' wall-clock offsets (clock-step), in seconds: default 120. */
+  readonly maxClockOffsetS?: number;
   /** Progress lines (stderr in the CLI). */
   readonly progress?: (line: string) => void;
   /** Where to write the whole trail (JSON lines); false: nowhere. Default: a file in the temp directory. */
@@ -137,7 +139,9 @@ const LIST_FAIL_RECOVERY_MS = 30_000;
 const MAX_QUEUED_FAULTS = 2;
 /** At most one kill (or long pause) in this long: each costs a leaderless lease duration when it hits the leader. */
 const PROCESS_FAULT_GAP_MS = 20_000;
-/** Wall-clock offsets of the replicas stay within this many seconds (below the convergence timeout). */
+/** After convergence, a node that retires must lose its records within this long (see probeReaction). */
+const REACTION_PROBE_MS = 15_000;
+/** Wall-clock offsets of the replicas stay within this many seconds by default (below the convergence timeout). */
 const MAX_CLOCK_OFFSET_S = 120;
 /** Runs at least this long spare replica a from kills for their first half, so one process lives long enough to judge its memory. */
 const MEMORY_RUN_S = 600;
@@ -755,9 +759,11 @@ export class Soak {
         // Offsets stay within ±MAX_CLOCK_OFFSET_S: a replica behind the API server's clock removes a
         // not-ready node that much later (the grace counts from the condition's transition time).
         const offset = this.clocks.get(slot.tag)!.offsetSeconds;
-        let step = (rng.chance(0.5) ? -1 : 1) * rng.int(20, MAX_CLOCK_OFFSET_S);
-        if (Math.abs(offset + step) > MAX_CLOCK_OFFSET_S) step = -step;
-        if (Math.abs(offset + step) > MAX_CLOCK_OFFSET_S) step = Math.sign(step) * MAX_CLOCK_OFFSET_S - offset;
+        const max = this.opts.maxClockOffsetS ?? MAX_CLOCK_OFFSET_S;
+        // A leader's clock stepped back is the dangerous case (a wall-clock deadline would stretch its leadership).
+        let step = (rng.chance(role === '' ? 0.5 : 0.65) ? -1 : 1) * rng.int(Math.min(20, max), max);
+        if (Math.abs(offset + step) > max) step = -step;
+        if (Math.abs(offset + step) > max) step = Math.sign(step) * max - offset;
         const after = rng.int(0, 3_000);
         const back = rng.chance(0.4);
         this.later(after, () => {
@@ -984,6 +990,52 @@ export class Soak {
     return { converged: false, ms: Date.now() - started };
   }
 
+  /**
+   * Once converged (the faults gone, whatever people left behind: a zone the token can no longer
+   * read, a CNAME), one more node retires: its records must be gone within REACTION_PROBE_MS in
+   * every zone the service may write, whatever holds back another zone. Records the safety floor
+   * must keep (the node is its hostname's last) are not watched.
+   */
+  async probeReaction(timeoutMs = REACTION_PROBE_MS): Promise<string> {
+    const now = Date.now();
+    const owners = new Set([this.config.owner, ...this.config.aliases]);
+    const writable = (zoneId: string) => this.model.zones.get(zoneId)?.permission === 'edit';
+    const judged = (name: string) => {
+      const h = this.model.hostnames.get(name.toLowerCase());
+      const home = this.model.homes.get(name.toLowerCase())?.at(now);
+      return h !== undefined && h.claim === 'claimed' && !h.lastGoodOnly && home !== undefined && writable(home);
+    };
+    const records = this.world.cloudflare.records().filter((r) => {
+      const o = /(?:^|\s)epictetus:owner=([A-Za-z0-9._-]+)(?=\s|$)/.exec(r.comment ?? '')?.[1];
+      return o !== undefined && owners.has(o) && (r.type === 'A' || r.type === 'AAAA') && judged(r.name) && writable(r.zone_id);
+    });
+    const eligibleNodes = this.liveNodes().filter(eligible);
+    const spare = (type: string) => this.model.eligibleIps(type === 'A' ? 'A' : 'AAAA').size > FLOOR;
+    const candidates = eligibleNodes.filter((n) => records.some((r) => r.content === n.ipv4) && records.every((r) => (r.content !== n.ipv4 && r.content !== n.ipv6) || spare(r.type)));
+    if (candidates.length === 0) return 'skipped (no node whose records may all go)';
+    const n = this.rng.pick(candidates);
+    const watched = records.filter((r) => r.content === n.ipv4 || r.content === n.ipv6);
+    this.setTaints(n, true, true);
+    this.model.touchNode(Date.now(), n.name);
+    this.note('driver', `reaction probe: taint-both ${n.name}; its ${watched.length} record(s) must be gone within ${timeoutMs} ms`);
+    const since = Date.now();
+    const left = () => { const ids = new Set(this.world.cloudflare.records().map((r) => r.id)); return watched.filter((r) => ids.has(r.id)); };
+    while (Date.now() - since < timeoutMs && left().length > 0) await sleep(100);
+    const remaining = left();
+    if (remaining.length === 0) {
+      await sleep(2_000); // anything in flight lands
+      return `${n.name} retired; its ${watched.length} record(s) went in ${Date.now() - since - 2_000} ms`;
+    }
+    this.probeViolations.push({
+      invariant: 'slowReaction', at: Date.now(),
+      message: `${n.name} retired (both autoscaler taints) after convergence, but ${remaining.length} of its ${watched.length} record(s) were still there ${timeoutMs} ms later: ` +
+        `${remaining.slice(0, 4).map((r) => `${r.name} ${r.type} ${r.content} (zone ${this.model.zones.get(r.zone_id)?.name ?? r.zone_id})`).join(', ')}`,
+    });
+    return `${n.name}: ${remaining.length} record(s) still there after ${timeoutMs} ms`;
+  }
+
+  readonly probeViolations: Violation[] = [];
+
   async shutdown(): Promise<void> {
     this.stopping = true;
     this.finished = true;
@@ -1010,6 +1062,7 @@ export class Soak {
       final,
       checkProcesses(this.slots.flatMap((s) => s.incarnations)),
       checkLeaseReadiness(this.readySamples, this.leaseAnswers),
+      { violations: this.probeViolations, info: {} },
     ];
     return { judged, final };
   }
@@ -1135,7 +1188,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport & { trails:
     }
     progress(`seed ${opts.seed}: driver stopped; waiting for convergence`);
     const settled = await soak.settle(opts.convergeTimeoutMs ?? 180_000);
-    progress(`seed ${opts.seed}: ${settled.converged ? `converged in ${(settled.ms / 1000).toFixed(1)} s` : 'did NOT converge'}; stopping the replicas`);
+    progress(`seed ${opts.seed}: ${settled.converged ? `converged in ${(settled.ms / 1000).toFixed(1)} s` : 'did NOT converge'}`);
+    if (settled.converged) {
+      const probe = await soak.probeReaction();
+      progress(`seed ${opts.seed}: reaction probe: ${probe}`);
+    }
+    progress(`seed ${opts.seed}: stopping the replicas`);
     await soak.shutdownReplicas();
     const { judged, final } = soak.judge();
     const violations = judged.flatMap((j) => j.violations).sort((a, b) => a.at - b.at);

@@ -26,6 +26,11 @@ export const OUTSIDE = [
 ] as const;
 
 export type Typo = 'ttl' | 'json' | 'enabled';
+/**
+ * A zone's status, or a claim outside the allow-lists, stays at least this long: the service lists
+ * zones at each full sync (DNS_SYNC_INTERVAL, 10 s here), and the judges allow it ZONE_LAG_MS.
+ */
+const MIN_DWELL_MS = 35_000;
 
 export interface ServiceState {
   enabled: boolean;
@@ -62,6 +67,16 @@ export class WorldChurn {
   /** Zones whose rights were lowered and will be given back (zone id -> when). */
   readonly restoring = new Map<string, number>();
   private copyAccounts = 0;
+  /** When each zone (or outside claim) last changed: the next change waits MIN_DWELL_MS, so the service sees each state. */
+  private readonly changedAt = new Map<string, number>();
+
+  private dwelt(key: string): boolean {
+    return Date.now() - (this.changedAt.get(key) ?? 0) >= MIN_DWELL_MS;
+  }
+
+  private changed(key: string): void {
+    this.changedAt.set(key, Date.now());
+  }
 
   constructor(private readonly world: World, private readonly model: ClusterModel, private readonly rng: Prng, private readonly hooks: ChurnHooks) {}
 
@@ -74,7 +89,10 @@ export class WorldChurn {
     const now = Date.now();
     for (const name of [ZONE, NET]) this.zoneIds.set(name, this.cf.zone(name).id);
     this.zoneIds.set(UNRELATED, this.cf.addZone({ name: UNRELATED }).id);
-    if (this.rng.chance(0.5)) this.zoneIds.set(SUB, this.cf.addZone({ name: SUB, status: 'pending' }).id);
+    if (this.rng.chance(0.5)) {
+      this.zoneIds.set(SUB, this.cf.addZone({ name: SUB, status: 'pending' }).id);
+      this.changed(SUB);
+    }
     for (const z of this.cf.zones()) this.model.setZone(now, { id: z.id, name: z.name, account: z.account.id, status: z.status, permission: z.permission });
     for (const h of STATIC_HOSTNAMES) this.model.setHostname(now, h, 'claimed', 1);
     for (const o of OUTSIDE) this.model.setHostname(now, o.hostname, 'unclaimed', 1, { forbidden: true });
@@ -88,8 +106,12 @@ export class WorldChurn {
       });
     }
     for (const o of OUTSIDE) {
+      const on = this.rng.chance(0.5);
+      this.outside.set(o.name, on);
+      this.changed(o.name);
       this.world.kube.createObject('services', {
-        metadata: { name: o.name, namespace: o.namespace, annotations: {} }, spec: { ports: [{ port: 80 }] },
+        metadata: { name: o.name, namespace: o.namespace, annotations: on ? { 'epictetus.io/dns-enabled': 'true', 'epictetus.io/hostname': o.hostname } : {} },
+        spec: { ports: [{ port: 80 }] },
       });
     }
     this.syncClaims(Date.now());
@@ -131,14 +153,17 @@ export class WorldChurn {
   }
 
   /**
-   * The model's claims from the Services, by the README's rules: a Service whose annotations parse
-   * claims its hostname (or withdraws it: disabled, or no hostname... which is itself a problem);
-   * one whose annotations do not parse leaves the names they mention in doubt, and its last good
-   * claim may or may not live on (a replica that saw it keeps it, a new one does not).
+   * The model's claims from the Services, by claims.ts's rules: a Service whose annotations parse
+   * claims its hostname (or withdraws it: disabled). One whose annotations do not parse keeps its
+   * last good claim in a replica that saw it, while a replica started since leaves the names the
+   * annotations mention in doubt. A name both agree to keep is in doubt (protected); a name only
+   * one of them keeps (the last good claim no longer mentioned, or a name mentioned that the last
+   * good claim did not hold) is unclaimed but not judged at the end (`lastGoodOnly`): removing it
+   * has evidence behind it, keeping it is allowed too.
    */
   syncClaims(at: number): void {
     const claims = new Map<string, { claim: 'claimed' | 'doubt'; ttl: number }>();
-    const lastGoodOnly = new Set<string>();
+    const unsure = new Set<string>();
     for (const s of this.services.values()) {
       const enabledTrue = s.typo !== 'enabled' && s.enabled;
       const problem = s.typo === 'enabled' || (enabledTrue && (s.typo !== undefined || s.hostname === undefined));
@@ -149,23 +174,34 @@ export class WorldChurn {
         } else s.lastGood = undefined;
         continue;
       }
-      if (s.hostname) claims.set(s.hostname, { claim: 'doubt', ttl: s.lastGood?.ttl ?? 1 });
-      if (s.lastGood && s.lastGood.hostname !== s.hostname) lastGoodOnly.add(s.lastGood.hostname);
+      const mentioned = s.hostname;
+      if (s.lastGood === undefined) {
+        if (mentioned) claims.set(mentioned, { claim: 'doubt', ttl: 1 });
+        continue;
+      }
+      if (mentioned === s.lastGood.hostname) claims.set(mentioned, { claim: 'doubt', ttl: s.lastGood.ttl });
+      else {
+        unsure.add(s.lastGood.hostname);
+        if (mentioned) unsure.add(mentioned);
+      }
     }
     for (const i of SERVICES.keys()) {
       for (const name of serviceNames(i)) {
         const c = claims.get(name);
         const ttl = c?.ttl ?? this.model.hostnames.get(name)?.ttl ?? 1;
-        this.model.setHostname(at, name, c?.claim ?? 'unclaimed', ttl, { lastGoodOnly: lastGoodOnly.has(name) && c === undefined });
+        this.model.setHostname(at, name, c?.claim ?? 'unclaimed', ttl, { lastGoodOnly: unsure.has(name) && c === undefined });
       }
     }
   }
 
   /** Service churn: toggles, hostname and TTL changes, annotation typos, claims outside the allow-lists. */
-  service(kind: 'svc-toggle' | 'svc-hostname' | 'svc-ttl' | 'svc-bad-annotation' | 'svc-outside', forceTypo?: Typo): string {
+  service(kind: 'svc-toggle' | 'svc-hostname' | 'svc-ttl' | 'svc-bad-annotation' | 'svc-outside', forceTypo?: Typo): string | undefined {
     const rng = this.rng;
     if (kind === 'svc-outside') {
-      const o = rng.pick(OUTSIDE);
+      const ready = OUTSIDE.filter((x) => this.dwelt(x.name));
+      if (ready.length === 0) return undefined;
+      const o = rng.pick(ready);
+      this.changed(o.name);
       const on = !this.outside.get(o.name);
       this.outside.set(o.name, on);
       this.world.kube.patchObject('services', o.name, {
@@ -221,8 +257,10 @@ export class WorldChurn {
   }
 
   /** The sub-zone's life: added pending, activated (its hostnames move in), moved away (they move back), pending again. */
-  zoneSub(): string {
+  zoneSub(): string | undefined {
     const id = this.zoneIds.get(SUB);
+    if (!this.dwelt(SUB)) return undefined;
+    this.changed(SUB);
     if (id === undefined) {
       const z = this.cf.addZone({ name: SUB, status: 'pending' });
       this.zoneIds.set(SUB, z.id);
@@ -236,8 +274,11 @@ export class WorldChurn {
   }
 
   /** A copy of a zone in another account: pending, sometimes active (an ambiguity: its hostnames freeze), then deactivated. */
-  zoneCopy(): string {
-    const base = this.rng.pick([ZONE, NET]);
+  zoneCopy(): string | undefined {
+    const bases = [ZONE, NET].filter((b) => this.dwelt(`copy ${b}`));
+    if (bases.length === 0) return undefined;
+    const base = this.rng.pick(bases);
+    this.changed(`copy ${base}`);
     const id = this.copies.get(base);
     if (id === undefined) {
       // Account ids sorting before and after the real one: a client that takes the first of two names must meet both orders.
@@ -248,16 +289,16 @@ export class WorldChurn {
       return `zone-copy: ${base} added in account ${account}, pending`;
     }
     const now = this.model.zones.get(id)!.status;
-    const next: ZoneStatus = now === 'pending' ? (this.rng.chance(0.6) ? 'active' : 'deactivated') : now === 'active' ? 'deactivated' : 'pending';
+    const next: ZoneStatus = now === 'pending' ? (this.rng.chance(0.75) ? 'active' : 'deactivated') : now === 'active' ? 'deactivated' : 'pending';
     this.setZone(id, { status: next });
     return `zone-copy: the copy of ${base} ${now} → ${next}${next === 'active' ? ` (two active zones named ${base}: its hostnames are frozen)` : ''}`;
   }
 
   /** The token's rights on one zone change: read-only, records unreadable, the zone hidden; given back later (or not). */
   zonePermission(): string | undefined {
-    const candidates = [...this.model.zones.values()].filter((z) => z.id !== this.zoneIds.get(ZONE) || this.rng.chance(0.3));
-    if (candidates.length === 0) return undefined;
-    const z = this.rng.pick(candidates);
+    // Mostly zones that hold claimed hostnames (their changes fail meanwhile), sometimes another.
+    const ids = [this.zoneIds.get(NET), this.zoneIds.get(NET), this.zoneIds.get(ZONE), this.zoneIds.get(SUB), this.rng.pick([...this.model.zones.keys()])];
+    const z = this.model.zones.get(this.rng.pick(ids.filter((x): x is string => x !== undefined)))!;
     const next = this.rng.pick((['read', 'none', 'hidden', 'edit'] as const).filter((p) => p !== z.permission));
     const before = this.zoneLabel(z.id);
     this.setZone(z.id, { permission: next });
@@ -289,23 +330,34 @@ export class WorldChurn {
       this.model.setCname(Date.now(), where.zoneId, where.hostname, false);
       return `cname: the hand-made CNAME at ${where.hostname} removed`;
     }
+    // A name of a Service's that has no address records yet (Cloudflare refuses a CNAME next to
+    // them); the Service then claims it, most of the time: its A/AAAA creates will be refused.
     const records = this.cf.records();
-    const candidates = [...this.model.hostnames.values()].filter((h) => !h.forbidden && h.claim !== 'doubt').flatMap((h) => {
-      const home = this.model.homes.get(h.name)?.at(Date.now());
-      if (home === undefined || home === 'ambiguous' || home === 'none' || this.model.zones.get(home)?.permission !== 'edit') return [];
-      const taken = records.some((r) => r.zone_id === home && r.name === h.name && ['A', 'AAAA', 'CNAME'].includes(r.type));
-      return taken ? [] : [{ hostname: h.name, zoneId: home }];
-    });
+    const candidates = SERVICES.flatMap((svc, i) => serviceNames(i).flatMap((hostname) => {
+      const h = this.model.hostnames.get(hostname);
+      const home = this.model.homes.get(hostname)?.at(Date.now());
+      if (!h || h.claim === 'doubt' || home === undefined || home === 'ambiguous' || home === 'none' || this.model.zones.get(home)?.permission !== 'edit') return [];
+      const taken = records.some((r) => r.zone_id === home && r.name === hostname && ['A', 'AAAA', 'CNAME'].includes(r.type));
+      return taken ? [] : [{ svc, hostname, zoneId: home }];
+    }));
     if (candidates.length === 0) return undefined;
     const c = this.rng.pick(candidates);
+    const claim = this.rng.chance(0.7);
+    let made: DnsRecordView;
     try {
-      const made = this.addForeign(c.zoneId, { name: c.hostname, type: 'CNAME', content: 'elsewhere.example.org', ttl: 1, proxied: false, comment: 'hand-made CNAME' });
-      this.cnames.set(made.id, c);
-      this.model.setCname(Date.now(), c.zoneId, c.hostname, true);
-      return `cname: a CNAME made by hand at ${c.hostname} (${this.model.hostnames.get(c.hostname)?.claim}): its A/AAAA creates will be refused (81054)`;
+      made = this.addForeign(c.zoneId, { name: c.hostname, type: 'CNAME', content: 'elsewhere.example.org', ttl: 1, proxied: false, comment: 'hand-made CNAME' });
     } catch (err) {
       return `cname: could not make a CNAME at ${c.hostname} (${String(err).slice(0, 80)})`;
     }
+    this.cnames.set(made.id, { zoneId: c.zoneId, hostname: c.hostname });
+    this.model.setCname(Date.now(), c.zoneId, c.hostname, true);
+    const s = this.services.get(c.svc)!;
+    if (claim && s.typo === undefined) {
+      s.enabled = true;
+      s.hostname = c.hostname;
+      this.patchService(c.svc, s);
+    }
+    return `cname: a CNAME made by hand at ${c.hostname}${claim && s.hostname === c.hostname ? `, which ${c.svc} now claims` : ''} (Cloudflare refuses A/AAAA next to it: 81054)`;
   }
 
   /** After a node became eligible: sometimes create its record behind the service's back (81058), in its hostname's zone. */

@@ -361,7 +361,7 @@ describe('the final state: zones, CNAMEs, configuration', () => {
 describe('processes', () => {
   function inc(over: Partial<Incarnation>): Incarnation {
     return {
-      tag: 'a', n: 1, pid: 1, startedAt: T0, identity: 'id', healthPort: undefined, exitedAt: undefined, exitCode: undefined, exitSignal: undefined, endedBy: undefined,
+      tag: 'a', n: 1, pid: 1, startedAt: T0, identity: 'id', healthPort: undefined, startedUp: true, exitedAt: undefined, exitCode: undefined, exitSignal: undefined, endedBy: undefined,
       paused: false, rss: [], tail: [], counters: {}, exited: Promise.resolve(), ...over,
     };
   }

@@ -36,6 +36,8 @@ const RETRY_LEADERSHIP_FIXED = true;
 const COLLAPSED_RELIST_FIXED = false;
 /** Flip once a zone that keeps failing no longer holds back the changes of the other zones. */
 const FAILING_ZONE_ISOLATED = false;
+/** Flip once SIGTERM stops the service whenever it arrives, start-up included. */
+const SIGTERM_AT_STARTUP_FIXED = false;
 
 /** With the fix in: the right behaviour; without: the known bug, still there. */
 function knownBug(fixed: boolean, correct: boolean, what: string): void {
@@ -234,4 +236,21 @@ describe('one zone that keeps failing (chaos zone-permission)', () => {
     const r = await goneWithin10s(1);
     knownBug(FAILING_ZONE_ISOLATED, r.gone, `app.example.com lost worker-1's record within 10 s of its retirement while example.net kept failing (gone: ${r.gone} after ${r.ms} ms)`);
   }, 120_000);
+});
+
+describe('SIGTERM during start-up (chaos config-change, rolling restart)', () => {
+  // Found by the soak (seed 31): a rolling restart sent SIGTERM while a new replica still retried
+  // the token verification (Cloudflare answered 429); run() listens for the abort only after
+  // verifyToken returns, an AbortSignal does not repeat its event, so the replica ran on, watched,
+  // and would have led and written, until SIGKILL 20 s later.
+  it('stops the service while it still verifies the token', async () => {
+    world = await startWorld({ nodes: 2 });
+    const w = world;
+    w.cloudflare.failNext({ pathIncludes: '/user/tokens/verify', status: 429, retryAfter: '2', count: 3 });
+    service = startService({ ...w.env, LOG_LEVEL: 'INFO', MAX_RETRIES: '3' });
+    await service.waitForLog((l) => /^Cloudflare call failed; retrying/.test(l.msg), 15_000);
+    service.proc.kill('SIGTERM');
+    const code = await Promise.race([service.exit, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    knownBug(SIGTERM_AT_STARTUP_FIXED, code === 0, `exit code 15 s after a SIGTERM sent during the token verification: ${String(code)}`);
+  }, 60_000);
 });

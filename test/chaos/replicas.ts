@@ -32,6 +32,8 @@ export interface Incarnation {
   identity: string | undefined;
   /** The health server's port, once it said it listens. */
   healthPort: number | undefined;
+  /** Past the token verification (the last step of start-up before the watches and the loop). */
+  startedUp: boolean;
   exitedAt: number | undefined;
   exitCode: number | null | undefined;
   exitSignal: NodeJS.Signals | null | undefined;
@@ -99,7 +101,7 @@ export class ReplicaSlot {
     const n = this.incarnations.length + 1;
     let resolveExit: () => void = () => undefined;
     const inc: Incarnation = {
-      tag: this.tag, n, pid: proc.pid ?? -1, startedAt: Date.now(), identity: undefined, healthPort: undefined, exitedAt: undefined,
+      tag: this.tag, n, pid: proc.pid ?? -1, startedAt: Date.now(), identity: undefined, healthPort: undefined, startedUp: false, exitedAt: undefined,
       exitCode: undefined, exitSignal: undefined, endedBy: undefined, paused: false, rss: [], tail: [], counters: {},
       exited: new Promise<void>((r) => { resolveExit = r; }),
     };
@@ -120,6 +122,7 @@ export class ReplicaSlot {
       const msg = typeof entry.msg === 'string' ? entry.msg : '';
       if (msg === 'starting epictetus' && typeof entry.identity === 'string') inc.identity = entry.identity;
       if (/^health server listening/.test(msg) && typeof entry.port === 'number') inc.healthPort = entry.port;
+      if (/^(Cloudflare API token verified|could not verify the Cloudflare API token)/.test(msg)) inc.startedUp = true;
       for (const [name, re] of COUNTED) if (re.test(msg)) inc.counters[name] = (inc.counters[name] ?? 0) + 1;
       this.events.log(this.tag, n, entry);
     });

@@ -254,3 +254,69 @@ describe('SIGTERM during start-up (chaos config-change, rolling restart)', () =>
     knownBug(SIGTERM_AT_STARTUP_FIXED, code === 0, `exit code 15 s after a SIGTERM sent during the token verification: ${String(code)}`);
   }, 60_000);
 });
+
+describe('the review\'s cases as the soak met them (fixed in 5c0f1a9 and 31257df)', () => {
+  /** The service behind a Kubernetes proxy of its own, so that its lists and Lease calls can fail alone. */
+  async function proxied(w: World): Promise<{ faults: KubeFaults; env: Record<string, string> }> {
+    const faults = new KubeFaults();
+    const proxy = await startKubeProxy(w.kube.url, 'a', () => 1, undefined, { decide: (call) => faults.decide(call) });
+    proxies.push(proxy);
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'epictetus-regr-')), 'kubeconfig');
+    writeKubeconfig(kubeconfig, proxy.url);
+    return { faults, env: { ...w.env, K8S_CONFIG_PATH: kubeconfig, LOG_LEVEL: 'INFO', DNS_SYNC_INTERVAL: '2' } };
+  }
+
+  it.each(['nodes', 'services'] as const)('a restart while the %s list answers 403 (an RBAC change) deletes nothing', async (resource) => {
+    world = await startWorld({ nodes: 3 });
+    const w = world;
+    w.kube.createObject('services', { metadata: { name: 'web', namespace: 'default', annotations: { 'epictetus.io/dns-enabled': 'true', 'epictetus.io/hostname': 'web.example.com' } }, spec: { ports: [{ port: 80 }] } });
+    const { faults, env } = await proxied(w);
+    service = startService(env);
+    await waitFor(() => ips(w).length === 6 || undefined, 30_000, 'first sync');
+    await service.stop();
+    faults.listFailures.push({ resource, status: 403, until: Date.now() + 8_000 });
+    service = startService(env);
+    const s = service;
+    await s.waitForLog((l) => /^waiting for the first list/.test(l.msg), 15_000);
+    await waitFor(() => Date.now() > faults.listFailures[0]!.until + 4_000 || undefined, 20_000, 'the lists and a full sync after them');
+    expect(ips(w)).toHaveLength(6);
+    expect(s.logs.some((l) => /^list failed/.test(l.msg))).toBe(true);
+  }, 90_000);
+
+  it('a typo in a Service\'s annotations at restart leaves its hostname alone', async () => {
+    world = await startWorld({ nodes: 3 });
+    const w = world;
+    w.kube.createObject('services', { metadata: { name: 'web', namespace: 'default', annotations: { 'epictetus.io/dns-enabled': 'true', 'epictetus.io/hostname': 'web.example.com' } }, spec: { ports: [{ port: 80 }] } });
+    const env = { ...w.env, LOG_LEVEL: 'INFO', DNS_SYNC_INTERVAL: '2' };
+    service = startService(env);
+    await waitFor(() => ips(w).length === 6 || undefined, 30_000, 'first sync');
+    await service.stop();
+    // A broken JSON list where the hostname was: the claim is in doubt, not withdrawn.
+    w.kube.patchObject('services', 'web', { metadata: { annotations: { 'epictetus.io/hostname': null, 'epictetus.io/hostnames': '["web.example.com",' } } }, { type: 'merge' });
+    service = startService(env);
+    const s = service;
+    await s.waitReady(30_000);
+    await s.waitForLog((l) => /^service default\/web/.test(l.msg) || /web/.test(JSON.stringify(l.problem ?? l.service ?? '')), 15_000).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 5_000)); // two full syncs at least (DNS_SYNC_INTERVAL=2)
+    expect(w.cloudflare.records(w.zoneId).filter((r) => r.name === 'web.example.com')).toHaveLength(3);
+  }, 90_000);
+
+  it('a replica whose Lease calls answer 403 reports not-ready, and ready again once they work', async () => {
+    world = await startWorld({ nodes: 2 });
+    const w = world;
+    const { faults, env } = await proxied(w);
+    service = startService({ ...env, LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'default' });
+    const s = service;
+    await waitFor(async () => ((await s.get('/health')).body.leadership as { role?: string } | undefined)?.role === 'leader' || undefined, 30_000, 'leading');
+    await waitFor(() => ips(w).length === 2 || undefined, 15_000, 'first sync');
+    await s.waitReady(30_000);
+    faults.leaseForbiddenUntil = Date.now() + 60_000;
+    const notReady = await waitFor(async () => {
+      const r = await s.get('/health/ready');
+      return r.status === 503 && /Lease/.test(String(r.body.reason)) ? r : undefined;
+    }, 15_000, 'not ready, for the Lease');
+    expect(String(notReady.body.reason)).toMatch(/Lease/);
+    faults.leaseForbiddenUntil = 0;
+    await s.waitReady(30_000);
+  }, 90_000);
+});

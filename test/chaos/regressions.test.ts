@@ -16,6 +16,12 @@
  * updates, then a batch timed out by a held answer): the leadership was checked once before a
  * batch, never before the provider's retries of it, so a replica that lost the Lease while
  * waiting to retry sent the stale batch after another replica had taken over.
+ *
+ * OPEN, found with the soak's new faults (test/chaos/soak.ts leaves them out until fixed; run it
+ * with --known-bugs to include them):
+ * - relist-collapse: with MAX_UNHEALTHY_FRACTION=1 a re-list that keeps 1 of 5 nodes is evidence;
+ * - zone-permission (seed 32 --mode single): a zone that keeps failing holds back the others;
+ * - config-change (seed 31): SIGTERM during start-up is lost.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

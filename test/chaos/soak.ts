@@ -37,6 +37,7 @@ import { KubeFaults } from './kube-faults.js';
 import { startKubeProxy, type KubeCall, type KubeProxy } from './kube-proxy.js';
 import { ClusterModel, eligible, type NodeState, type Ready } from './model.js';
 import { Prng } from './prng.js';
+import { cloudflareSummary, clusterSummary, leadershipSummary, replicaSummary, zoneSummary } from './report.js';
 import { startProxy, type BatchFault, type ChaosProxy, type ProxiedRequest } from './proxy.js';
 import { ReplicaSlot, type Incarnation } from './replicas.js';
 import {
@@ -1119,62 +1120,16 @@ export class Soak {
     }));
   }
 
-  clusterSummary(): Record<string, number> {
-    const nodes = [...this.model.nodes.values()];
-    const hostnames = [...this.model.hostnames.values()];
-    return {
-      nodesEver: nodes.length, nodesAtEnd: nodes.filter((n) => n.exists).length, eligibleAtEnd: nodes.filter(eligible).length,
-      hostnamesClaimedAtEnd: hostnames.filter((h) => h.claim === 'claimed').length, hostnamesInDoubtAtEnd: hostnames.filter((h) => h.claim === 'doubt').length,
-      hostnamesEver: hostnames.length, zones: this.model.zones.size, cnamesAtEnd: this.churnWorld.cnames.size,
-    };
+  get holderChangeCount(): number {
+    return this.holderChanges;
   }
 
-  zoneSummary(): Array<Record<string, string>> {
-    return [...this.model.zones.values()].map((z) => ({ name: z.name, status: z.status, permission: z.permission, account: z.account.slice(0, 12) }));
+  get kubeCallCount(): number {
+    return this.kubeCalls;
   }
 
-  cloudflareSummary(): Record<string, unknown> {
-    const commits = this.world.cloudflare.commits;
-    const byKind = (k: string) => commits.filter((c) => c.kind === k && !this.churnWorld.driverCommits.has(`${c.kind} ${c.record.id}`)).length;
-    const batches = this.requests.filter((r) => r.method === 'POST' && r.path.includes('/batch'));
-    const statuses: Record<string, number> = {};
-    for (const b of batches) statuses[String(b.status || 'reset/none')] = (statuses[String(b.status || 'reset/none')] ?? 0) + 1;
-    const writesByReplica: Record<string, number> = {};
-    for (const b of batches) writesByReplica[b.tag] = (writesByReplica[b.tag] ?? 0) + 1;
-    return {
-      commits: { create: byKind('create'), update: byKind('update'), delete: byKind('delete') },
-      requests: this.requests.length, kubeRequests: this.kubeCalls, batchCalls: batches.length, batchStatuses: statuses, batchCallsByReplica: writesByReplica,
-      recordsAtEnd: this.world.cloudflare.records().length,
-    };
-  }
-
-  leadershipSummary(): Record<string, unknown> {
-    return { mode: this.mode, holderChanges: this.holderChanges, identities: this.identities.size, config: this.config, ownersEver: [...this.ownersEver] };
-  }
-
-  replicaSummary(): Array<Record<string, unknown>> {
-    return this.slots.map((s) => {
-      const incs = s.incarnations;
-      const counters: Record<string, number> = {};
-      for (const inc of incs) for (const [k, v] of Object.entries(inc.counters)) counters[k] = (counters[k] ?? 0) + v;
-      const lives = incs.map((i) => ((i.exitedAt ?? Date.now()) - i.startedAt) / 1000);
-      const rss = incs.flatMap((i) => i.rss.map(([, kb]) => kb));
-      const longest = incs[lives.indexOf(Math.max(...lives))];
-      const first = longest?.rss[0]?.[0] ?? 0;
-      const q = ((longest?.rss[longest.rss.length - 1]?.[0] ?? first) - first) / 4;
-      const peakMb = (a: number, b: number) =>
-        Math.round(Math.max(0, ...(longest?.rss ?? []).filter(([t]) => t >= first + a * q && t <= first + b * q).map(([, kb]) => kb)) / 1024);
-      return {
-        replica: s.tag, incarnations: incs.length, killed: incs.filter((i) => i.endedBy === 'sigkill').length,
-        stopped: incs.filter((i) => i.endedBy === 'sigterm').length,
-        longestLifeS: Math.round(Math.max(0, ...lives)), maxRssMb: Math.round(Math.max(0, ...rss) / 1024),
-        minRssMb: rss.length > 0 ? Math.round(Math.min(...rss) / 1024) : null,
-        // RSS peaks of the longest-lived incarnation per quarter of its life (what the memory rule compares).
-        longestRssPeaksMb: longest ? [peakMb(0, 1), peakMb(1, 2), peakMb(2, 3), peakMb(3, 4)] : [],
-        clockOffsetS: this.clocks.get(s.tag)?.offsetSeconds ?? null,
-        log: counters,
-      };
-    });
+  clockOffset(tag: string): number | null {
+    return this.clocks.get(tag)?.offsetSeconds ?? null;
   }
 
   incarnations(): Incarnation[] {
@@ -1231,11 +1186,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport & { trails:
       counts,
       actions: pickCounts(soak.counts, (k) => !FAULT_KINDS.has(k) && !k.includes(':') && k !== 'cf-identical-record'),
       faults: pickCounts(soak.counts, (k) => FAULT_KINDS.has(k) || k.includes(':') || k === 'cf-identical-record'),
-      cluster: soak.clusterSummary(),
-      zones: soak.zoneSummary(),
-      cloudflare: soak.cloudflareSummary(),
-      leadership: soak.leadershipSummary(),
-      replicas: soak.replicaSummary(),
+      cluster: clusterSummary(soak),
+      zones: zoneSummary(soak),
+      cloudflare: cloudflareSummary(soak),
+      leadership: leadershipSummary(soak),
+      replicas: replicaSummary(soak),
       info,
       violations: violations.slice(0, 50),
       notes: [...soak.notes, ...judged.flatMap((j) => j.notes ?? [])],

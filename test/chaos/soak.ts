@@ -733,7 +733,9 @@ export class Soak {
         return `restart-list-fail: ${slot.tag}${role} restarted (${how}) while its ${resource} lists answer ${status}${status === 403 ? ' (RBAC)' : ''} for ${ms} ms`;
       }
       case 'relist-collapse': {
-        const slot = this.preferLeader(this.running(), 0.7);
+        // The writer's view is what matters: in a pair, only while a leader is known, and mostly it.
+        if (this.mode === 'pair' && !this.leaderSlot()) return undefined;
+        const slot = this.preferLeader(this.running(), 0.9);
         if (!slot) return undefined;
         const resource = rng.pick(['nodes', 'services'] as const);
         const items = resource === 'nodes' ? this.liveNodes().length : this.churnWorld.services.size + this.churnWorld.outside.size;

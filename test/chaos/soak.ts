@@ -846,8 +846,15 @@ export class Soak {
     }
   }
 
+  /**
+   * SIGSTOP for `ms`. A frozen replica's view of the cluster is frozen too, and the watches cut
+   * meanwhile are mended only after it wakes (with the back-off of its failures), so its view is
+   * disturbed from the pause until well after it: a replica that wakes and leads at once may plan
+   * from it (seen in the 30-minute run, seed 20261201: leader 10 ms after SIGCONT).
+   */
   private pauseFor(slot: ReplicaSlot, ms: number): boolean {
     if (!slot.pause()) return false;
+    this.disturb('pause', ms + LIST_FAIL_RECOVERY_MS, slot.tag);
     this.later(ms, () => {
       slot.resume();
       this.note(`replica ${slot.tag}#${slot.incarnationNumber}`, 'SIGCONT');

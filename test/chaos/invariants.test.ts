@@ -139,6 +139,24 @@ describe('wrongful deletions and the floor', () => {
     expect(judge(m, [commit(T0, 'create', r1), commit(T0 + 20_010, 'delete', r1)], late, disturbed).violations).toEqual([]);
   });
 
+  it('a batch left from an old plan (an earlier zone\'s batch hung) is judged from when the reconcile planned it', () => {
+    const m = cluster();
+    const n1 = m.nodes.get('node-1')!;
+    n1.ready = 'False';
+    m.touchNode(T0 + 1_000, 'node-1');
+    n1.ready = 'True';
+    m.touchNode(T0 + 12_000, 'node-1');
+    const r1 = rec('app.example.com', '198.18.0.1');
+    const history = [commit(T0, 'create', r1), commit(T0, 'create', rec('app.example.com', '198.18.0.2')), commit(T0 + 40_010, 'delete', r1)];
+    const reqs = [request({ seq: 1, at: T0 + 40_000, body: 'b', deletes: [r1.id] })];
+    const judgeWith = (planStart?: number) => replayCommits({
+      commits: history, requests: reqs, model: m, disturbances: [], floor: 1, foreignIds: new Set(), owners: new Set(['chaos']),
+      ...(planStart === undefined ? {} : { planStart: () => planStart }),
+    });
+    expect(judgeWith().violations.map((v) => v.invariant)).toEqual(['wrongfulDeletions']);
+    expect(judgeWith(T0 + 10_000).violations).toEqual([]);
+  });
+
   it('an unclaimed hostname may lose all its records; a claimed one keeps the floor', () => {
     const m = cluster();
     const a1 = rec('app.example.com', '198.18.0.1');

@@ -148,6 +148,13 @@ export interface ReplayInput {
   readonly owners: ReadonlySet<string>;
   /** The configuration of the incarnation that sent a batch (undefined: not known). */
   readonly configOf?: (tag: string, n: number) => ReplicaConfig | undefined;
+  /**
+   * The earliest moment the reconcile that sent a batch at `sentAt` can have planned it: when that
+   * incarnation's previous reconcile ended (its log said so), or when it started. A reconcile
+   * applies its zones one after the other from one plan, so a batch that hangs in one zone makes
+   * the next zones' batches leave from an old plan (undefined: the batch's first try).
+   */
+  readonly planStart?: (tag: string, n: number, sentAt: number) => number | undefined;
 }
 
 /** When the service decided the batch that carried an operation: the first of the identical tries that carried it. */
@@ -181,8 +188,9 @@ const zoneOfPath = (path: string): string | undefined => /\/zones\/([0-9a-f]+)\/
  *
  * Wrongful deletion (2): a record of node N for hostname H is deleted although N was eligible and
  * H claimed or in doubt (by the driver's own account) at every moment of [W, C], where C is the
- * commit time, D the moment the service sent the first try of the batch that carried the
- * deletion, and W = windowStart(D): VIEW_LAG_MS before D, or before the start of a Kubernetes
+ * commit time, D the moment the service planned the batch that carried the deletion (the first
+ * try of the batch, or the end of that replica's previous reconcile if earlier: see planStart),
+ * and W = windowStart(D): VIEW_LAG_MS before D, or before the start of a Kubernetes
  * disturbance still in effect at D — unless it had positive evidence of another kind: an identical
  * record stays in that zone (a duplicate went), the sending incarnation does not publish the type
  * (DNS_RECORD_TYPES narrowed), or H moved: a zone other than this one was H's home at some moment
@@ -250,8 +258,10 @@ export function replayCommits(input: ReplayInput): Judged {
       const prior = before.get(r.id);
       const carries = (q: ProxiedRequest) => zoneOfPath(q.path) === c.zoneId && (c.kind === 'delete' ? q.deletes?.includes(r.id) === true
         : c.kind === 'update' ? q.patches?.includes(r.id) === true : q.posts?.includes(identityOf(r)) === true);
-      const decided = decisionOf(carries, at, input.requests);
-      const replica = decided.request ? { tag: decided.request.tag, n: decided.request.incarnation } : undefined;
+      const tried = decisionOf(carries, at, input.requests);
+      const replica = tried.request ? { tag: tried.request.tag, n: tried.request.incarnation } : undefined;
+      const planned = replica ? input.planStart?.(replica.tag, replica.n, tried.at) : undefined;
+      const decided = { ...tried, at: Math.min(tried.at, planned ?? tried.at) };
       const by = replica ? `${replica.tag}#${replica.n}` : '?';
       const config = replica ? input.configOf?.(replica.tag, replica.n) : undefined;
       const tag = replica ? { replica } : {};

@@ -397,8 +397,25 @@ export class Soak {
     return w ? `${w.tag}#${w.n}` : identity;
   }
 
+  /** `${tag}#${n}` -> when each of its reconciles ended (as its log lines arrived). */
+  private readonly reconcileEnds = new Map<string, number[]>();
+
+  /** See ReplayInput.planStart. */
+  planStart(tag: string, n: number, sentAt: number): number | undefined {
+    const ends = this.reconcileEnds.get(`${tag}#${n}`) ?? [];
+    let last: number | undefined;
+    for (const t of ends) if (t < sentAt) last = t;
+    return last ?? this.slots.find((s) => s.tag === tag)?.incarnations[n - 1]?.startedAt;
+  }
+
   private onReplicaLog(tag: string, n: number, entry: Record<string, unknown>): void {
     const msg = typeof entry.msg === 'string' ? entry.msg : '';
+    if (/^(reconciled|reconcile failed)/.test(msg)) {
+      const key = `${tag}#${n}`;
+      const ends = this.reconcileEnds.get(key) ?? [];
+      this.reconcileEnds.set(key, ends);
+      ends.push(Date.now());
+    }
     if (msg === 'starting epictetus' && typeof entry.identity === 'string') this.identities.set(entry.identity, { tag, n });
     if (/^(became the leader|stopped leading|lost the leadership|released the leader lease|lease acquire\/renew failed|reconcile failed|SAFETY FLOOR|MASS-REMOVAL|DNS record|Cloudflare call failed|watch expired|list failed|waiting for the first list|changes to zone|leader election cannot use|Lease calls work again|\d+ of \d+ items vanished|a second list confirmed|Cloudflare refused)/.test(msg)) {
       const extra = typeof entry.err === 'string' ? ` (${entry.err.slice(0, 160)})` : '';
@@ -1090,6 +1107,7 @@ export class Soak {
         commits: this.world.cloudflare.commits, requests: this.requests, model: this.model, disturbances: this.disturbances,
         floor: FLOOR, foreignIds: this.churnWorld.everForeign, driverCommits: this.churnWorld.driverCommits, owners: this.ownersEver,
         configOf: (tag, n) => this.incarnationConfig.get(`${tag}#${n}`),
+        planStart: (tag, n, sentAt) => this.planStart(tag, n, sentAt),
       }),
       final,
       checkProcesses(this.slots.flatMap((s) => s.incarnations)),

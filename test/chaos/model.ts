@@ -25,10 +25,45 @@ export function eligible(n: NodeState): boolean {
   return n.exists && n.ready === 'True' && !(n.candidate && n.toBeDeleted);
 }
 
+/**
+ * What the cluster says of a hostname: claimed (by DNS_HOSTNAMES or a Service whose annotations
+ * parse), in doubt (named by a Service whose annotations do not parse: no evidence either way), or
+ * unclaimed (nobody names it, or a Service withdrew it on purpose).
+ */
+export type Claim = 'claimed' | 'doubt' | 'unclaimed';
+
 export interface HostnameState {
   readonly name: string;
-  claimed: boolean;
+  claim: Claim;
   ttl: number;
+  /**
+   * A Service with bad annotations last claimed it while they parsed: a replica that saw that keeps
+   * the claim, one started since does not know it. Either is right, so the end state is not judged.
+   */
+  lastGoodOnly: boolean;
+  /** Claimed only by a Service outside the allow-lists: must never get a record. */
+  forbidden: boolean;
+}
+
+/** A zone as the driver made it: what the token sees of it and what it may do there. */
+export interface ZoneState {
+  readonly id: string;
+  readonly name: string;
+  readonly account: string;
+  status: 'initializing' | 'pending' | 'active' | 'moved' | 'deactivated';
+  permission: 'hidden' | 'none' | 'read' | 'edit';
+}
+
+/** Where a hostname's records belong: a zone id, or why nowhere. */
+export type Home = string | 'ambiguous' | 'none';
+
+/** The zone that answers for `hostname` among `zones`: the longest active one the token sees; two of that name are an ambiguity. */
+export function homeOf(hostname: string, zones: Iterable<ZoneState>): Home {
+  const covering = [...zones].filter((z) => z.status === 'active' && z.permission !== 'hidden' && (hostname === z.name || hostname.endsWith(`.${z.name}`)));
+  if (covering.length === 0) return 'none';
+  const longest = Math.max(...covering.map((z) => z.name.length));
+  const best = covering.filter((z) => z.name.length === longest);
+  return best.length > 1 ? 'ambiguous' : best[0]!.id;
 }
 
 interface Step<T> { readonly at: number; readonly value: T }
@@ -59,6 +94,16 @@ export class Timeline<T> {
     return this.steps.every((s) => s.at <= from || s.at > to || s.value === value);
   }
 
+  /** Every value it had during [from, to] (undefined first when it had none at `from`). */
+  during(from: number, to: number): Array<T | undefined> {
+    return [this.at(from), ...this.steps.filter((s) => s.at > from && s.at <= to).map((s) => s.value)];
+  }
+
+  /** True iff every value during [from, to] passes `pred` (and there was one at `from`). */
+  always(pred: (v: T) => boolean, from: number, to: number): boolean {
+    return this.during(from, to).every((v) => v !== undefined && pred(v));
+  }
+
   /** When the value last became what it is at `t`. */
   since(t: number): number | undefined {
     let start: number | undefined;
@@ -79,10 +124,17 @@ export class ClusterModel {
   readonly eligibility = new Map<string, Timeline<boolean>>();
   /** node name -> exists over time. */
   readonly existence = new Map<string, Timeline<boolean>>();
-  /** hostname -> claimed over time. */
-  readonly claims = new Map<string, Timeline<boolean>>();
+  /** hostname -> what the cluster says of it over time. */
+  readonly claims = new Map<string, Timeline<Claim>>();
   /** Every address ever given to a node -> that node (addresses are never reused). */
   readonly ipOwner = new Map<string, string>();
+  readonly zones = new Map<string, ZoneState>();
+  /** hostname -> its home zone over time. */
+  readonly homes = new Map<string, Timeline<Home>>();
+  /** zone id -> status over time. */
+  readonly zoneStatus = new Map<string, Timeline<string>>();
+  /** `${zoneId} ${hostname}` -> whether a hand-made CNAME is there, over time. */
+  readonly cnames = new Map<string, Timeline<boolean>>();
 
   addNode(at: number, n: NodeState): void {
     this.nodes.set(n.name, n);
@@ -103,14 +155,48 @@ export class ClusterModel {
     ex.set(at, n.exists);
   }
 
-  setHostname(at: number, name: string, claimed: boolean, ttl: number): void {
-    const h = this.hostnames.get(name) ?? { name, claimed, ttl };
-    h.claimed = claimed;
+  setHostname(at: number, name: string, claim: Claim, ttl: number, opts: { lastGoodOnly?: boolean; forbidden?: boolean } = {}): void {
+    const h = this.hostnames.get(name) ?? { name, claim, ttl, lastGoodOnly: false, forbidden: false };
+    h.claim = claim;
     h.ttl = ttl;
+    h.lastGoodOnly = opts.lastGoodOnly ?? false;
+    h.forbidden = opts.forbidden ?? false;
     this.hostnames.set(name, h);
-    const tl = this.claims.get(name) ?? new Timeline<boolean>();
+    const tl = this.claims.get(name) ?? new Timeline<Claim>();
     this.claims.set(name, tl);
-    tl.set(at, claimed);
+    tl.set(at, claim);
+    if (!this.homes.has(name)) {
+      const home = new Timeline<Home>();
+      home.set(at, homeOf(name, this.zones.values()));
+      this.homes.set(name, home);
+    }
+  }
+
+  /** A zone appeared or changed (status, permission): every hostname's home is judged again. */
+  setZone(at: number, z: ZoneState): void {
+    this.zones.set(z.id, z);
+    const st = this.zoneStatus.get(z.id) ?? new Timeline<string>();
+    this.zoneStatus.set(z.id, st);
+    st.set(at, z.status);
+    for (const [name, tl] of this.homes) tl.set(at, homeOf(name, this.zones.values()));
+  }
+
+  setCname(at: number, zoneId: string, hostname: string, present: boolean): void {
+    const key = `${zoneId} ${hostname}`;
+    const tl = this.cnames.get(key) ?? new Timeline<boolean>();
+    this.cnames.set(key, tl);
+    tl.set(at, present);
+  }
+
+  cnameAt(zoneId: string, hostname: string, t = Date.now()): boolean {
+    return this.cnames.get(`${zoneId} ${hostname}`)?.at(t) === true;
+  }
+
+  /** When the last hand-made CNAME at `hostname` in `zoneId` went, if one did. */
+  cnameGoneAt(zoneId: string, hostname: string, t = Date.now()): number | undefined {
+    const tl = this.cnames.get(`${zoneId} ${hostname}`);
+    if (!tl || tl.at(t) !== false) return undefined;
+    return tl.since(t);
   }
 
   /** Addresses of nodes that exist now (eligible or not). */
@@ -128,6 +214,12 @@ export class ClusterModel {
   wasClusterIp(ip: string, t: number): boolean {
     const node = this.ipOwner.get(ip);
     return node !== undefined && this.existence.get(node)?.at(t) === true;
+  }
+
+  /** Whether the address belonged to a node that was eligible at `t`. */
+  wasEligibleIp(ip: string, t: number): boolean {
+    const node = this.ipOwner.get(ip);
+    return node !== undefined && this.eligibility.get(node)?.at(t) === true;
   }
 
   eligibleIps(type: 'A' | 'AAAA'): Set<string> {

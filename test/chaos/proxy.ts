@@ -20,9 +20,11 @@ export interface ProxiedRequest {
   holder: string | undefined;
   status: number;
   answeredAt: number;
-  /** Batch calls only: the body, and the ids it deletes. */
+  /** Batch calls only: the body, the ids it deletes and updates, and what it creates ("name type content"). */
   body?: string;
   deletes?: readonly string[];
+  patches?: readonly string[];
+  posts?: readonly string[];
   /** Batch calls only: "+creates ~updates -deletes". */
   ops?: string;
   /** What the proxy did to it, if anything ("hold-answer", "kill-before", "kill-after"). */
@@ -60,19 +62,17 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function batchOf(body: string): { deletes: string[]; ops: string } {
+function batchOf(body: string): { deletes: string[]; posts: string[]; patches: string[]; ops: string } {
   try {
     const parsed = JSON.parse(body) as { deletes?: unknown; posts?: unknown; patches?: unknown };
-    const len = (v: unknown) => (Array.isArray(v) ? v.length : 0);
-    const deletes = Array.isArray(parsed.deletes)
-      ? parsed.deletes.flatMap((d: unknown) => {
-        const id = (d as { id?: unknown } | null)?.id;
-        return typeof id === 'string' ? [id] : [];
-      })
-      : [];
-    return { deletes, ops: `+${len(parsed.posts)} ~${len(parsed.patches)} -${deletes.length}` };
+    const list = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null) : []);
+    const ids = (v: unknown) => list(v).flatMap((d) => (typeof d.id === 'string' ? [d.id] : []));
+    const deletes = ids(parsed.deletes);
+    const patches = ids(parsed.patches);
+    const posts = list(parsed.posts).map((p) => `${String(p.name).toLowerCase()} ${String(p.type)} ${String(p.content)}`);
+    return { deletes, posts, patches, ops: `+${posts.length} ~${patches.length} -${deletes.length}` };
   } catch {
-    return { deletes: [], ops: 'unreadable body' };
+    return { deletes: [], posts: [], patches: [], ops: 'unreadable body' };
   }
 }
 
@@ -108,6 +108,8 @@ export async function startProxy(
       entry.body = body.toString('utf8');
       const parsed = batchOf(entry.body);
       entry.deletes = parsed.deletes;
+      entry.patches = parsed.patches;
+      entry.posts = parsed.posts;
       entry.ops = parsed.ops;
       fault = hooks.batchFault(entry);
       if (fault) entry.fault = fault.kind;

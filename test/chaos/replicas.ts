@@ -18,7 +18,11 @@ export function projectRoot(): string {
   }
 }
 
-export const MAIN = join(projectRoot(), 'dist', 'main.js');
+/**
+ * The service the replicas run: this tree's build, or another build named by EPICTETUS_CHAOS_MAIN
+ * (a scratch copy with one fix reverted, an older commit) so the soak can be tried against it.
+ */
+export const MAIN = process.env.EPICTETUS_CHAOS_MAIN || join(projectRoot(), 'dist', 'main.js');
 
 export interface Incarnation {
   readonly tag: string;
@@ -26,6 +30,10 @@ export interface Incarnation {
   readonly pid: number;
   readonly startedAt: number;
   identity: string | undefined;
+  /** The health server's port, once it said it listens. */
+  healthPort: number | undefined;
+  /** Past the token verification (the last step of start-up before the watches and the loop). */
+  startedUp: boolean;
   exitedAt: number | undefined;
   exitCode: number | null | undefined;
   exitSignal: NodeJS.Signals | null | undefined;
@@ -93,7 +101,7 @@ export class ReplicaSlot {
     const n = this.incarnations.length + 1;
     let resolveExit: () => void = () => undefined;
     const inc: Incarnation = {
-      tag: this.tag, n, pid: proc.pid ?? -1, startedAt: Date.now(), identity: undefined, exitedAt: undefined,
+      tag: this.tag, n, pid: proc.pid ?? -1, startedAt: Date.now(), identity: undefined, healthPort: undefined, startedUp: false, exitedAt: undefined,
       exitCode: undefined, exitSignal: undefined, endedBy: undefined, paused: false, rss: [], tail: [], counters: {},
       exited: new Promise<void>((r) => { resolveExit = r; }),
     };
@@ -113,6 +121,8 @@ export class ReplicaSlot {
       }
       const msg = typeof entry.msg === 'string' ? entry.msg : '';
       if (msg === 'starting epictetus' && typeof entry.identity === 'string') inc.identity = entry.identity;
+      if (/^health server listening/.test(msg) && typeof entry.port === 'number') inc.healthPort = entry.port;
+      if (/^(Cloudflare API token verified|could not verify the Cloudflare API token)/.test(msg)) inc.startedUp = true;
       for (const [name, re] of COUNTED) if (re.test(msg)) inc.counters[name] = (inc.counters[name] ?? 0) + 1;
       this.events.log(this.tag, n, entry);
     });

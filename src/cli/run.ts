@@ -147,7 +147,11 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
     if (e.source === 'nodes') for (const c of e.changes) removals.nodeChanged(c as Change<NodeSnapshot>);
     controller.onSourceChange(e.source, e.deletedNodes);
   });
-  leaderEvents.on('leading', () => controller.request('became-leader', true, 0));
+  // A new leader plans from a fresh list: its view may be old (it was paused, or cut off).
+  leaderEvents.on('leading', () => {
+    sources.refresh();
+    controller.request('became-leader', true, 0);
+  });
   metrics.readFrom({
     controller: () => controller.status(), watches: () => sources.statuses(), isLeader, rateBudget: () => provider.budget(),
     nodesHeld: () => [...sources.nodes.items.values()].filter((n) => n.hold !== undefined).length,

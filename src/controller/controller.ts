@@ -215,7 +215,9 @@ export class Controller {
     if (waiting.length > 0) {
       // No plan before every list is in: a missing Service would look like an unclaimed hostname,
       // a missing node like a deleted one. The source's first list asks again.
-      if (waiting.join() !== this.waitingFor.join()) log.info({ waitingFor: waiting }, `waiting for the first list of ${waiting.join(' and ')} before planning anything`);
+      if (waiting.join() !== this.waitingFor.join()) {
+        log.info({ waitingFor: waiting }, `waiting for ${this.everSynced ? 'a fresh' : 'the first'} list of ${waiting.join(' and ')} before planning anything`);
+      }
       this.waitingFor = waiting;
       this.counts.skipped++;
       hooks?.reconciled?.('skipped');

@@ -88,6 +88,9 @@ export class ListWatch<T> {
   private synced = false;
   private watching = false;
   private lists = 0;
+  /** Lists started, and the start number of the last one that completed (see `refresh`). */
+  private listsStarted = 0;
+  private lastListStarted = 0;
   private watchRestarts = 0;
   private lastError: string | undefined;
   private handle: WatchHandle | undefined;
@@ -116,6 +119,16 @@ export class ListWatch<T> {
     this.relistWanted = true;
     this.endWatch?.({ kind: 'relist' });
     this.wake?.();
+  }
+
+  /**
+   * Asks for a list that starts from now (see `resync`) and returns whether one has completed:
+   * what was listed or watched before, a pause of the process included, may be old.
+   */
+  refresh(): () => boolean {
+    const mark = this.listsStarted;
+    this.resync();
+    return () => this.lastListStarted > mark;
   }
 
   /** The `epoch` the last complete list was made with: every item carries at least that much. */
@@ -198,6 +211,7 @@ export class ListWatch<T> {
 
   private async relist(): Promise<void> {
     this.relistWanted = false;
+    const started = ++this.listsStarted;
     const epoch = this.opts.epoch?.() ?? 0;
     const fresh = new Map<string, T>();
     let cont: string | undefined;
@@ -243,6 +257,7 @@ export class ListWatch<T> {
     this.fingerprints.clear();
     this.resourceVersion = rv;
     this.synced = true;
+    this.lastListStarted = started;
     this.epochListed = epoch;
     this.log.debug({ items: fresh.size, resourceVersion: rv, changes: changes.length }, 'listed');
     // Told even without changes: a re-list asked for new labels is news by itself.

@@ -46,6 +46,7 @@ export class Sources {
   private readonly labels: LabelsOfInterest;
   private readonly listeners: Array<(e: SourceEvent) => void> = [];
   private memory: ClaimMemory = new Map();
+  private readonly refreshed = new Map<string, () => boolean>();
   private resolved: ResolvedClaims;
 
   constructor(api: KubeApi, private readonly opts: SourcesOptions, log: Logger) {
@@ -79,17 +80,43 @@ export class Sources {
     signal.addEventListener('abort', () => this.prober.stop(), { once: true });
   }
 
+  /**
+   * The sources as the controller sees them: a source is synced once it has listed, and, after
+   * `refresh()`, once a list started since then has completed.
+   */
   list(): Array<{ name: string; status(): SourceStatus }> {
-    return [
-      { name: 'nodes', status: () => this.nodes.status() },
-      ...(this.services ? [{ name: 'services', status: () => this.services!.status() }] : []),
-      ...(this.endpointSlices ? [{ name: 'endpointslices', status: () => this.endpointSlices!.status() }] : []),
-      { name: 'probes', status: () => this.prober.status() },
-    ];
+    return this.watches().map(([name, w]) => ({
+      name,
+      status: () => {
+        const s = w.status();
+        const fresh = this.refreshed.get(name);
+        return fresh === undefined || fresh() ? s : { ...s, synced: false };
+      },
+    }));
   }
 
+  /**
+   * A fresh list of every Kubernetes source, before the controller plans again. On taking the
+   * lead: a replica that was paused (SIGSTOP, a frozen VM) or cut off may hold a view of the
+   * cluster from before, and a watch tells what it missed only later.
+   */
+  refresh(): void {
+    // A source still on its first list needs no other: the controller waits for that one anyway.
+    for (const [name, w] of this.watches()) if (w instanceof ListWatch && w.status().synced) this.refreshed.set(name, w.refresh());
+  }
+
+  /** What each source reports (a refresh under way does not make a synced source unready). */
   statuses(): Record<string, SourceStatus> {
-    return Object.fromEntries(this.list().map((s) => [s.name, s.status()]));
+    return Object.fromEntries(this.watches().map(([name, w]) => [name, w.status()]));
+  }
+
+  private watches(): Array<[string, { status(): SourceStatus }]> {
+    return [
+      ['nodes', this.nodes],
+      ...(this.services ? [['services', this.services] as [string, ListWatch<ServiceSnapshot>]] : []),
+      ...(this.endpointSlices ? [['endpointslices', this.endpointSlices] as [string, ListWatch<EndpointSliceSnapshot>]] : []),
+      ['probes', this.prober],
+    ];
   }
 
   claims(): ResolvedClaims {

@@ -6,7 +6,11 @@
  */
 import type { KubeAction, KubeCall, KubeResource } from './kube-proxy.js';
 
-export interface ListFailure { readonly resource: KubeResource; readonly status: 403 | 500; readonly until: number }
+export interface ListFailure {
+  readonly resource: KubeResource; readonly status: 403 | 500; readonly until: number;
+  /** Its watches fail too (the replica cannot hear what it missed either). */
+  readonly watches?: boolean;
+}
 
 export class KubeFaults {
   readonly listFailures: ListFailure[] = [];
@@ -32,9 +36,10 @@ export class KubeFaults {
         message: `leases.coordination.k8s.io is forbidden: User "system:serviceaccount:default:epictetus" cannot ${call.method === 'GET' ? 'get' : 'update'} resource "leases" in API group "coordination.k8s.io" in the namespace "default"`,
       };
     }
-    const isList = call.method === 'GET' && !call.watch && /^\/api\/v1\/(nodes|services)(\?|$)/.test(call.path);
-    if (!isList) return { kind: 'pass' };
-    const failing = this.listFailures.find((f) => f.resource === call.resource && now < f.until);
+    const isRead = call.method === 'GET' && /^\/api\/v1\/(nodes|services)(\?|$)/.test(call.path);
+    if (!isRead) return { kind: 'pass' };
+    const failing = this.listFailures.find((f) => f.resource === call.resource && now < f.until && (!call.watch || f.watches === true));
+    if (call.watch && !failing) return { kind: 'pass' };
     if (failing) {
       return failing.status === 403
         ? { kind: 'fail', status: 403, reason: 'Forbidden', message: `${call.resource} is forbidden: User "system:serviceaccount:default:epictetus" cannot list resource "${call.resource}" in API group "" at the cluster scope` }

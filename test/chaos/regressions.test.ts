@@ -17,10 +17,11 @@
  * batch, never before the provider's retries of it, so a replica that lost the Lease while
  * waiting to retry sent the stale batch after another replica had taken over.
  *
- * FIXED (77a55d5 and 3737357), found with the soak's new faults: relist-collapse (with
+ * FIXED (77a55d5, 3737357 and the fresh-list-on-takeover commit), found with the soak's new faults: relist-collapse (with
  * MAX_UNHEALTHY_FRACTION=1 a re-list that kept 1 of 5 nodes was evidence); zone-permission (seed
  * 32 --mode single: a zone that keeps failing held back the others); config-change (seed 31:
- * SIGTERM during start-up was lost).
+ * SIGTERM during start-up was lost); pause-long (the 30-minute run, seed 20261201: a replica
+ * that took the Lease on waking planned from its old view).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simNodeIp, startWorld, type World } from '../../src/cli/world.js';
 import { writeKubeconfig } from '../../src/sim/kube/kubeconfig.js';
+import { makeNode } from '../../src/sim/kube/nodes.js';
 import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
 import { KubeFaults } from './kube-faults.js';
 import { startKubeProxy, type KubeProxy } from './kube-proxy.js';
@@ -243,6 +245,58 @@ describe('one zone that keeps failing (chaos zone-permission)', () => {
     const r = await goneWithin10s(1);
     knownBug(FAILING_ZONE_ISOLATED, r.gone, `app.example.com lost worker-1's record within 10 s of its retirement while example.net kept failing (gone: ${r.gone} after ${r.ms} ms)`);
   }, 120_000);
+});
+
+describe('a new leader plans from a fresh view (chaos pause-long, 30-minute run, seed 20261201)', () => {
+  // Found by the 30-minute soak: a replica woken from SIGSTOP took the Lease 10 ms after SIGCONT
+  // and planned from its 16 s old view of the cluster; its watches, cut meanwhile, were mended
+  // only later. A record another replica had made meanwhile for a new node looked like a record
+  // of a node that is gone.
+  it('a replica that wakes and takes the Lease re-lists before it plans: a node published meanwhile keeps its record', async () => {
+    world = await startWorld({ nodes: 3 });
+    const w = world;
+    const holder = () => (w.kube.getObject('leases.coordination.k8s.io', 'epictetus', 'default') as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity ?? '';
+    const identity = async (s: ServiceProcess) => String(((await s.get('/health')).body.leadership as { identity: string }).identity);
+    const faults = new KubeFaults();
+    const proxy = await startKubeProxy(w.kube.url, 'a', () => 1, undefined, { decide: (call) => faults.decide(call) });
+    proxies.push(proxy);
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'epictetus-regr-')), 'kubeconfig');
+    writeKubeconfig(kubeconfig, proxy.url);
+    const election = { LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'default', LOG_LEVEL: 'INFO' };
+    const a = startService({ ...w.env, ...election, K8S_CONFIG_PATH: kubeconfig });
+    extra.push(a);
+    await a.waitReady(30_000);
+    const aId = await identity(a);
+    await waitFor(() => holder() === aId || undefined, 20_000, 'a leads');
+    await waitFor(() => ips(w).length === 3 || undefined, 15_000, 'first sync');
+    const b = startService({ ...w.env, ...election });
+    extra.push(b);
+    await b.waitReady(30_000);
+    const bId = await identity(b);
+
+    // a freezes; its watches are cut meanwhile and its node reads fail for a while after it wakes.
+    a.proc.kill('SIGSTOP');
+    proxy.cutAll();
+    faults.listFailures.push({ resource: 'nodes', status: 500, until: Date.now() + 600_000, watches: true });
+    await waitFor(() => holder() === bId || undefined, 30_000, 'b takes over');
+    // A node joins while a sleeps: b publishes it.
+    w.kube.createNode(makeNode('worker-4', { externalIP: simNodeIp(4), internalIP: '10.0.0.4' }));
+    await waitFor(() => ips(w).includes(simNodeIp(4)) || undefined, 15_000, "b's record for worker-4");
+    // b goes (and releases the Lease); a wakes and takes it, with a view from before worker-4.
+    await b.stop();
+    a.proc.kill('SIGCONT');
+    await waitFor(() => holder() === aId || undefined, 20_000, 'a takes the Lease again');
+    await new Promise((r) => setTimeout(r, 4_000)); // time for a plan from the old view, had it been made
+    const deletedOf4 = () => w.cloudflare.commits.filter((c) => c.kind === 'delete' && c.record.content === simNodeIp(4));
+    expect(deletedOf4(), 'worker-4 keeps its record while a cannot list the nodes').toEqual([]);
+    expect(a.logs.some((l) => /^waiting for a fresh list of nodes/.test(l.msg))).toBe(true);
+    faults.listFailures.length = 0;
+    // Once its lists work, a plans again: a retiring node loses its record, worker-4 keeps its own.
+    w.kube.patchNode('worker-1', { spec: { taints: BOTH } });
+    await waitFor(() => !ips(w).includes(simNodeIp(1)) || undefined, 90_000, "a removes worker-1's record");
+    expect(deletedOf4(), 'worker-4 never lost its record').toEqual([]);
+    expect(ips(w)).toEqual([simNodeIp(2), simNodeIp(3), simNodeIp(4)].sort());
+  }, 180_000);
 });
 
 describe('SIGTERM during start-up (chaos config-change, rolling restart)', () => {

@@ -105,4 +105,35 @@ describe('list and watch (nodes)', () => {
     expect(source.status().lastError).toContain('ECONNRESET');
     stop.abort();
   });
+
+  it('refresh(): fresh only once a list started after the call has completed, even with a list under way', async () => {
+    const { api, changes, source, stop } = setup();
+    api.items = [apiNode('a', '1.1.1.1')];
+    await source.start(stop.signal);
+    await waitFor(() => api.watches[0]);
+    // A list that was asked before the refresh and answers after it holds the old world.
+    let answer: (() => void) | undefined;
+    const realList = api.list.bind(api);
+    api.list = async (opts) => {
+      const page = await realList(opts);
+      await new Promise<void>((r) => { answer = r; });
+      return page;
+    };
+    source.resync();
+    await waitFor(() => answer);
+    const fresh = source.refresh();
+    api.items = [apiNode('a', '1.1.1.1'), apiNode('b', '2.2.2.2')];
+    const first = answer!;
+    answer = undefined;
+    first();
+    await waitFor(() => answer); // the list asked by refresh() is under way: the first one changed nothing fresh
+    expect(fresh()).toBe(false);
+    expect([...source.items.keys()]).toEqual(['a']);
+    answer!();
+    await waitFor(() => fresh() || undefined);
+    expect([...source.items.keys()]).toEqual(['a', 'b']);
+    expect(changes.map((c) => `${c.type}:${c.key}`)).toEqual(['added:a', 'added:b']);
+    expect(source.status().synced).toBe(true);
+    stop.abort();
+  });
 });

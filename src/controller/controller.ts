@@ -287,7 +287,9 @@ export class Controller {
       refused: this.refusals.current(now),
       policy: this.opts.changePolicy ?? 'sync',
     });
-    this.lastPlan = p;
+    // Kept for the status, which needs no changes: right after the first sync of a big cluster
+    // those are thousands of creates (memory per node).
+    this.lastPlan = { ...p, zones: [] };
     if (report) {
       this.reporter.findings({ plan: p, zones: this.cache.status(), ...signals });
       this.scheduleRecheck(desired.recheckAt, now);

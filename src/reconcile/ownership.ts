@@ -10,11 +10,16 @@ export function ownerMarker(owner: string): string {
   return `epictetus:owner=${owner}`;
 }
 
+let last: { comment: string; owner: string | null } = { comment: '', owner: null };
+
 /** The owner id a comment carries, or null when it carries no marker. */
 export function ownerOf(comment: string | null): string | null {
   if (comment === null) return null;
-  const m = MARKER.exec(comment);
-  return m?.[1] ?? null;
+  // Most records of a zone carry one of a few comments (shared strings): remember the last one.
+  if (comment === last.comment) return last.owner;
+  const owner = MARKER.exec(comment)?.[1] ?? null;
+  last = { comment, owner };
+  return owner;
 }
 
 /**

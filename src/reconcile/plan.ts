@@ -128,8 +128,16 @@ const HANDLED_TYPES: readonly RecordType[] = ['A', 'AAAA'];
 
 interface Managed { readonly record: DnsRecord; readonly ip: string; readonly kind: 'ours' | 'alias' | 'adopt' }
 
+/** Each record's IP in canonical form, parsed once per record object (the cache keeps them between plans). */
+const ipOfRecord = new WeakMap<DnsRecord, string>();
+
 function contentIp(record: DnsRecord): string {
-  return canonicalIp(record.content)?.ip ?? record.content;
+  let ip = ipOfRecord.get(record);
+  if (ip === undefined) {
+    ip = canonicalIp(record.content)?.ip ?? record.content;
+    ipOfRecord.set(record, ip);
+  }
+  return ip;
 }
 
 function wantedTtl(spec: HostnameSpec): number {
@@ -295,8 +303,8 @@ export function plan(input: PlanInput): Plan {
           }
         }
       }
-      for (const [ip, nodes] of [...wanted].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        if (kept.has(ip) || foreignIps.has(ip)) continue;
+      const missing = [...wanted].filter(([ip]) => !kept.has(ip) && !foreignIps.has(ip));
+      for (const [ip, nodes] of missing.sort(([a], [b]) => (a < b ? -1 : 1))) {
         const c: RecordCreate = {
           name: spec.name, type, content: ip, ttl: wantedTtl(spec), proxied: spec.proxied,
           comment: marker, node: nodes[0] ?? null, reason: 'node-eligible',

@@ -127,6 +127,7 @@ export const opKey = {
 const HANDLED_TYPES: readonly RecordType[] = ['A', 'AAAA'];
 
 interface Managed { readonly record: DnsRecord; readonly ip: string; readonly kind: 'ours' | 'alias' | 'adopt' }
+const RANK = { ours: 0, alias: 1, adopt: 2 } as const;
 
 /** Each record's IP in canonical form, parsed once per record object (the cache keeps them between plans). */
 const ipOfRecord = new WeakMap<DnsRecord, string>();
@@ -197,11 +198,12 @@ export function plan(input: PlanInput): Plan {
 
   const nodeFor = (ip: string): string | null =>
     desired.clusterIps.get(ip)?.[0] ?? input.formerNodes?.get(ip) ?? null;
-  const verdictOf = new Map(desired.verdicts.map((v) => [v.name, v]));
+  let verdictOf: Map<string, Desired['verdicts'][number]> | undefined;
   const removal = (ip: string, hostname: string): { reason: string; health: boolean } => {
     const nodes = desired.clusterIps.get(ip);
     if (nodes === undefined) return { reason: 'node-deleted', health: false };
-    let reasons = [...new Set(nodes.flatMap((n) => verdictOf.get(n)?.reasons ?? []))];
+    const verdicts = verdictOf ??= new Map(desired.verdicts.map((v) => [v.name, v]));
+    let reasons = [...new Set(nodes.flatMap((n) => verdicts.get(n)?.reasons ?? []))];
     // Every node with this IP may serve: this hostname's endpoints or probe say no, or its filter does.
     if (reasons.length === 0) reasons = [...new Set(nodes.flatMap((n) => desired.excludedFor.get(hostname)?.get(n) ?? []))];
     if (reasons.length === 0) return { reason: 'not-selected', health: false };
@@ -213,7 +215,7 @@ export function plan(input: PlanInput): Plan {
   };
 
   // Sort every A/AAAA record: its hostname's home zone, a zone it left, or a hostname nobody claims.
-  const home = new Map<string, DnsRecord[]>(); // `${name} ${type}` in its home zone
+  const home = new Map<string, Partial<Record<string, DnsRecord[]>>>(); // name -> type -> records in its home zone
   const left: Array<{ zoneId: string; record: DnsRecord }> = []; // ours, in a zone that is no longer the hostname's
   const edns = new Set<string>();
   for (const [zoneId, records] of input.records) {
@@ -231,10 +233,9 @@ export function plan(input: PlanInput): Plan {
         if (mine === 'ours' || mine === 'alias') left.push({ zoneId, record });
         continue;
       }
-      const key = guardKey(name, record.type);
-      const list = home.get(key);
-      if (list === undefined) home.set(key, [record]);
-      else list.push(record);
+      let byType = home.get(name);
+      if (byType === undefined) home.set(name, byType = {});
+      (byType[record.type] ??= []).push(record);
     }
   }
 
@@ -244,7 +245,7 @@ export function plan(input: PlanInput): Plan {
     if (zone === undefined || frozenWhy(spec.name) !== undefined) continue;
     for (const type of HANDLED_TYPES) {
       const key = guardKey(spec.name, type);
-      const records = home.get(key) ?? [];
+      const records = home.get(spec.name)?.[type] ?? [];
       if (!published.has(type)) {
         // Our records of a type no longer published go (the floor keeps the hostname answering).
         for (const record of records) {
@@ -279,17 +280,19 @@ export function plan(input: PlanInput): Plan {
         foreign.push({ id: record.id, name: record.name, type: record.type, content: record.content, owner: ownerOf(record.comment), reason });
       }
       bump(key, managed.length);
-      const kept = new Set<string>();
-      // Ours first, then by id: which duplicate survives is deterministic.
-      const rank = { ours: 0, alias: 1, adopt: 2 } as const;
-      managed.sort((a, b) => rank[a.kind] - rank[b.kind] || (a.record.id < b.record.id ? -1 : 1));
+      // Of several records with one wanted IP, ours survives first, then the lowest id: deterministic.
+      const survivor = new Map<string, Managed>();
+      for (const m of managed) {
+        if (!wanted.has(m.ip)) continue;
+        const s = survivor.get(m.ip);
+        if (s === undefined || RANK[m.kind] - RANK[s.kind] < 0 || (m.kind === s.kind && m.record.id < s.record.id)) survivor.set(m.ip, m);
+      }
       for (const m of managed) {
         if (!wanted.has(m.ip)) {
           addDelete(zone.id, { record: m.record, node: nodeFor(m.ip), ...removal(m.ip, spec.name) });
-        } else if (kept.has(m.ip)) {
+        } else if (survivor.get(m.ip) !== m) {
           addDelete(zone.id, { record: m.record, node: nodeFor(m.ip), reason: 'duplicate' });
         } else {
-          kept.add(m.ip);
           const ttl = wantedTtl(spec);
           const settingsDiffer = m.record.ttl !== ttl || m.record.proxied !== spec.proxied;
           if (m.kind !== 'ours' || settingsDiffer) {
@@ -303,7 +306,8 @@ export function plan(input: PlanInput): Plan {
           }
         }
       }
-      const missing = [...wanted].filter(([ip]) => !kept.has(ip) && !foreignIps.has(ip));
+      const missing: Array<[string, readonly string[]]> = [];
+      for (const entry of wanted) if (!survivor.has(entry[0]) && !foreignIps.has(entry[0])) missing.push(entry);
       for (const [ip, nodes] of missing.sort(([a], [b]) => (a < b ? -1 : 1))) {
         const c: RecordCreate = {
           name: spec.name, type, content: ip, ttl: wantedTtl(spec), proxied: spec.proxied,

@@ -27,6 +27,12 @@ describe('plan: which records each hostname gets', () => {
   const n1 = node('n1', { ipv4: ['1.1.1.1'] });
   const n2 = node('n2', { ipv4: ['2.2.2.2'] });
 
+  it.each([['z', 'a'], ['a', 'z']])('of two marked duplicates listed as %s, %s, the lowest id survives, whatever the listing order', (first, second) => {
+    const p = run([n1], [rec('app.example.com', '1.1.1.1', OURS, { id: first }), rec('app.example.com', '1.1.1.1', OURS, { id: second })]);
+    expect(p.deletes.map((d) => `${d.record.id} ${d.reason}`)).toEqual(['z duplicate']);
+    expect(p.creates).toEqual([]);
+  });
+
   it.each([
     {
       what: 'an empty zone gets one record per eligible node',

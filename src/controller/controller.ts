@@ -255,7 +255,7 @@ export class Controller {
             reread ||= next === 'reread';
           } catch (err) {
             zoneErrors.push({ zone: zc.zone.name, err });
-            this.cache.failed(zc.zone.id, err);
+            this.cache.failed(zc.zone.id, err, true);
             log.error({ zone: zc.zone.name, code: errorCode(err), err: errorMessage(err) }, `changes to zone ${zc.zone.name} failed; other zones go on`);
           }
         }

@@ -21,7 +21,8 @@ export interface SchedulerOptions {
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
-  private pending: { refresh: boolean; reasons: Set<string> } | undefined;
+  /** The run asked for: what for, and no later than `due` (ms epoch), also when asked while a job runs. */
+  private pending: { refresh: boolean; reasons: Set<string>; due: number } | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private notBefore = 0;
@@ -42,9 +43,18 @@ export class Scheduler {
   /** Asks for a run within `delayMs` (no sooner than a back-off allows); a refresh re-reads Cloudflare. */
   request(reason: string, refresh: boolean, delayMs: number): void {
     if (this.stopped) return;
-    this.pending = { refresh: refresh || (this.pending?.refresh ?? false), reasons: new Set([...(this.pending?.reasons ?? []), reason]) };
-    if (this.running) return; // the running job picks it up when it ends
-    const due = Math.max(this.now() + delayMs, this.notBefore);
+    this.pending = {
+      refresh: refresh || (this.pending?.refresh ?? false),
+      reasons: new Set([...(this.pending?.reasons ?? []), reason]),
+      due: Math.min(this.pending?.due ?? Infinity, this.now() + Math.max(0, delayMs)),
+    };
+    if (this.running) return; // armed when the running job ends, with the delay asked for now
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.pending === undefined) return;
+    const due = Math.max(this.pending.due, this.notBefore);
     if (this.timer && due >= this.timerDue) return;
     clearTimeout(this.timer);
     this.timerDue = due;
@@ -99,8 +109,8 @@ export class Scheduler {
     this.timer = undefined;
     this.timerDue = Infinity;
     if (this.stopped || this.running || !this.pending) return;
-    if (this.now() < this.notBefore) { // a back-off started after this timer was set
-      this.request([...this.pending.reasons][0] ?? 'pending', this.pending.refresh, 0);
+    if (this.now() < Math.max(this.notBefore, this.pending.due)) { // a back-off started after this timer was set
+      this.arm();
       return;
     }
     const job = { refresh: this.pending.refresh, reasons: [...this.pending.reasons] };
@@ -111,7 +121,7 @@ export class Scheduler {
       this.running = undefined;
       this.busySince = undefined;
       this.lastProgressAt = this.now();
-      if (this.pending && !this.stopped) this.request([...this.pending.reasons][0] ?? 'pending', this.pending.refresh, 0);
+      if (!this.stopped) this.arm();
     });
   }
 }

@@ -44,7 +44,7 @@ export class ZoneCache {
   private zones: Zone[] | undefined;
   private readonly records = new Map<string, DnsRecord[]>();
   /** Zones whose read or batch failed: each waits out its own back-off, never holding up the others. */
-  private readonly failures = new Map<string, { message: string; code: string; count: number; retryAt: number }>();
+  private readonly failures = new Map<string, { message: string; code: string; count: number; retryAt: number; writing: boolean }>();
   private readonly readAt = new Map<string, { at: number; sync: number }>();
   private syncs = 0;
   private zonesError: { message: string; code: string } | undefined;
@@ -100,7 +100,9 @@ export class ZoneCache {
       try {
         this.records.set(z.id, await this.provider.listRecords(z.id, signal));
         fresh.add(z.id);
-        this.failures.delete(z.id);
+        // A read mends a failed read; a failed batch is mended only by a batch that goes through
+        // (a token that may read a zone but not edit it must not be retried ever faster).
+        if (this.failures.get(z.id)?.writing !== true) this.failures.delete(z.id);
         this.readAt.set(z.id, { at: Date.now(), sync: this.syncs });
       } catch (err) {
         this.failed(z.id, err);
@@ -113,23 +115,28 @@ export class ZoneCache {
 
   /** A batch's answer: what it created, updated and deleted. */
   applied(zoneId: string, created: readonly DnsRecord[], updated: readonly DnsRecord[], deletedIds: readonly string[]): void {
+    if (this.failures.get(zoneId)?.writing === true) this.failures.delete(zoneId);
     const records = this.records.get(zoneId);
     if (records === undefined) return;
     const gone = new Set([...deletedIds, ...updated.map((r) => r.id)]);
     this.records.set(zoneId, [...records.filter((r) => !gone.has(r.id)), ...updated, ...created]);
   }
 
-  /** A zone's read or changes failed: forget its records (they may be stale) and back off reading it. */
-  failed(zoneId: string, err: unknown): void {
+  /**
+   * A zone's read or changes (`writing`) failed: forget its records (they may be stale) and back
+   * off reading it, longer with each failure in a row.
+   */
+  failed(zoneId: string, err: unknown, writing = false): void {
     this.records.delete(zoneId);
     const count = (this.failures.get(zoneId)?.count ?? 0) + 1;
     const delay = Math.min(backoffDelay(count - 1, Math.max(this.opts.retryBaseDelayMs ?? 1_000, 100)), 5 * 60_000);
-    this.failures.set(zoneId, { message: errorMessage(err), code: errorCode(err), count, retryAt: Date.now() + delay });
+    this.failures.set(zoneId, { message: errorMessage(err), code: errorCode(err), count, retryAt: Date.now() + delay, writing });
   }
 
-  /** When the next failed zone may be read again (ms epoch), if any failed. */
+  /** When the next failed zone may be read again (ms epoch), if any waits for it. */
   nextRetryAt(): number | undefined {
-    const times = [...this.failures.values()].map((f) => f.retryAt);
+    // Zones waiting to be read again (a zone read since, whose batch failed before, waits for nothing).
+    const times = [...this.failures].filter(([id]) => !this.records.has(id)).map(([, f]) => f.retryAt);
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 

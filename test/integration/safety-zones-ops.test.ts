@@ -143,6 +143,34 @@ describe('case 7: zones are isolated, and an operation Cloudflare refuses is set
     expect(tookMs, `worker-2's record went ${tookMs} ms after the taint`).toBeLessThan(4_000);
     expect((await health(s)).zones.find((z) => z.id === other)).toMatchObject({ read: 'failed' });
   });
+
+  // Found by the 30-minute chaos soak (seed 20261202, zone-permission): a token that may read a
+  // zone but no longer edit it. Each read mended the failed batch's back-off and the scheduler
+  // dropped the delay asked for during a reconcile: 7,415 reconciles and 194 Cloudflare calls in
+  // 10 s, burning the account's rate limit (1,200 calls per 5 minutes) for every zone.
+  it('a zone the token may read but not edit: its batch is retried on a growing back-off, never in a loop, and the other zone goes on', async () => {
+    world = await startWorld({ nodes: 3, extraZones: ['example.net'], hostnames: [HOST, 'app.example.net'] });
+    const w = world;
+    const net = w.cloudflare.zone('example.net').id;
+    const s = start(w, { RETRY_DELAY: '1' });
+    await waitFor(() => w.cloudflare.records().filter((r) => r.type === 'A').length === 6 || undefined, 20_000, 'first sync');
+    w.cloudflare.setZonePermission(net, 'read');
+    const reconciles = async () => (await s.text('/metrics')).body.split('\n')
+      .filter((l) => l.startsWith('epictetus_reconciles_total')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    const before = { reconciles: await reconciles(), batches: batchCalls(w, net), calls: w.cloudflare.requests.length };
+    retire(w, 'worker-1');
+    await waitFor(() => !ipsOf(w, HOST).includes(IP1) || undefined, 10_000, "worker-1's record gone from example.com");
+    await new Promise((r) => setTimeout(r, 12_000));
+    const batches = batchCalls(w, net) - before.batches;
+    const calls = w.cloudflare.requests.length - before.calls;
+    const runs = (await reconciles()) - before.reconciles;
+    // RETRY_DELAY=1: waits of 0.5-1.5, 1-3, 2-6, 4-12 s between tries: at most 5 tries in 12 s.
+    expect(batches, 'batches tried on example.net').toBeGreaterThanOrEqual(2);
+    expect(batches, 'batches tried on example.net').toBeLessThanOrEqual(6);
+    expect(calls, 'Cloudflare calls in all').toBeLessThanOrEqual(16);
+    expect(runs, 'reconciles').toBeLessThanOrEqual(20);
+    expect(w.cloudflare.records(net).filter((r) => r.type === 'A').map((r) => r.content)).toContain(IP1); // still there: it cannot be removed
+  });
 });
 
 describe('case 9: a Lease this replica cannot use is said loudly, and makes it unready', () => {

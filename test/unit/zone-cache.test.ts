@@ -72,4 +72,31 @@ describe('zone reads', () => {
     expect(p.reads.sort()).toEqual(['z0', 'z2']); // z1 backs off
     expect(cache.nextRetryAt()).toBeGreaterThan(Date.now() + 25_000);
   });
+
+  // Found by the 30-minute chaos soak (seed 20261202): a token that may read a zone but not edit
+  // it. Each read mended the failed batch's back-off, so the batch was retried ever after at the
+  // shortest back-off (with the scheduler dropping the delay, about 19 Cloudflare calls a second).
+  it('a batch that failed keeps its back-off growing through the reads between; one that goes through ends it', async () => {
+    const p = new CountingProvider(zones);
+    const cache = new ZoneCache(p, { zoneIds: [], rediscover: false, otherZonesEvery: 1, retryBaseDelayMs: 1_000 });
+    await cache.read(claimed, true);
+    const waits: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const before = Date.now();
+      cache.failed('z0', new EpictetusError('EPI_CF_AUTH', 'HTTP 403 (10000: Authentication error)', { status: 403 }), true);
+      waits.push(cache.nextRetryAt()! - before);
+      expect(cache.current().has('z0')).toBe(false); // its hostnames wait for the next read
+      await new Promise((r) => setTimeout(r, 5));
+      (cache as unknown as { failures: Map<string, { retryAt: number }> }).failures.get('z0')!.retryAt = 0; // the back-off is over
+      await cache.read(claimed, false);
+      expect(cache.current().has('z0')).toBe(true); // read again; the zone waits for nothing now
+      expect(cache.nextRetryAt()).toBeUndefined();
+    }
+    // backoffDelay(n, 1 s) is 2^n s times 0.5-1.5: the fourth wait is at least 4 s, the first at most 1.5 s.
+    expect(waits[0]).toBeLessThanOrEqual(1_500);
+    expect(waits[3]).toBeGreaterThanOrEqual(4_000);
+    cache.applied('z0', [], [], []); // a batch went through
+    cache.failed('z0', new EpictetusError('EPI_CF_AUTH', 'HTTP 403', { status: 403 }), true);
+    expect(cache.nextRetryAt()! - Date.now()).toBeLessThanOrEqual(1_500);
+  });
 });

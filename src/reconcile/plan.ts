@@ -360,6 +360,16 @@ export function plan(input: PlanInput): Plan {
     floor: (key) => (publishedAfter(key.split(' ')[0] ?? '') >= min ? 0 : min),
   });
   const guarded = [...first.deletes, ...second.deletes];
+  // A record a guard keeps stays ours: one under a former owner id is re-marked like the others,
+  // or it would turn foreign (and stay for good) once the alias is dropped from the settings.
+  const zoneOfRecord = new Map(deleteCandidates.map((d) => [d.record, zoneOf.get(d)]));
+  for (const h of [...first.held, ...second.held]) {
+    const zoneId = zoneOfRecord.get(h.record);
+    if (zoneId === undefined || ownership(h.record) !== 'alias') continue;
+    addUpdate(zoneId, {
+      record: h.record, comment: renamedComment(h.record.comment ?? '', owner), ttl: h.record.ttl, proxied: h.record.proxied, node: h.node, reason: 'owner-renamed',
+    });
+  }
   const skipped = input.policy === 'upsert-only' ? guarded : [];
   for (const d of input.policy === 'upsert-only' ? [] : guarded) ops.get(zoneOf.get(d) ?? '')?.deletes.push(d);
 

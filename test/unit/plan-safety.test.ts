@@ -123,6 +123,16 @@ describe('configuration changes never orphan owned records', () => {
     expect(p.updates.map((u) => `${u.record.content} ${u.reason} ${u.comment}`)).toEqual(['1.1.1.1 owner-renamed epictetus:owner=default keep me']);
     expect(p.deletes.map((d) => `${d.record.name} ${d.record.content} ${d.reason}`)).toEqual(['gone.example.com 1.1.1.1 hostname-unclaimed', 'app.example.com 3.3.3.3 node-deleted']);
   });
+
+  // Found by the 30-minute chaos soak (seed 20261202): the floor kept a former owner's record of a
+  // deleted node, still marked with the old id; dropping the alias later would leave it for good.
+  it('a former owner\'s record the floor keeps is re-marked, not left under the old id', () => {
+    const desired = desiredState({ nodes: [node('n1', { ipv4: ['1.1.1.1'], taints: ['DeletionCandidateOfClusterAutoscaler', 'ToBeDeletedByClusterAutoscaler'] })], hostnames: [host('app.example.com')] }, ['A']);
+    const p = planOne({ ...base, desired, ownerAliases: ['old-name'], current: [rec('app.example.com', '3.3.3.3', 'epictetus:owner=old-name')] });
+    expect(p.deletes).toEqual([]);
+    expect(p.held.map((h) => `${h.record.content} ${h.reason} ${h.wouldBe}`)).toEqual(['3.3.3.3 safety-floor node-deleted']);
+    expect(p.updates.map((u) => `${u.record.content} ${u.reason} ${u.comment}`)).toEqual(['3.3.3.3 owner-renamed epictetus:owner=default']);
+  });
 });
 
 describe('adoption takes only what is wanted, and never exposes or clips what a human made', () => {

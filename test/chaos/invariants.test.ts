@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Commit, DnsRecordView } from '../../src/sim/cloudflare/index.js';
 import {
-  checkFinal, checkLeadership, checkLeaseReadiness, checkProcesses, decisionTime, replayCommits, windowStart, VIEW_LAG_MS, ZONE_LAG_MS,
+  checkBusyLoops, checkFinal, checkLeadership, checkLeaseReadiness, checkProcesses, decisionTime, replayCommits, windowStart, VIEW_LAG_MS, ZONE_LAG_MS,
   type Disturbance, type ReplicaConfig,
 } from './invariants.js';
 import { ClusterModel, homeOf, Timeline, type NodeState, type ZoneState } from './model.js';
@@ -399,5 +399,28 @@ describe('processes', () => {
     expect(checkProcesses([inc({ rss: samples(() => 90_000) })]).violations).toEqual([]);
     expect(checkProcesses([inc({ rss: samples((i) => 90_000 + i * 1_000) })]).violations.map((v) => v.invariant)).toEqual(['memory']);
     expect(checkProcesses([inc({ rss: [[T0, 500 * 1024]] })]).violations.map((v) => v.invariant)).toEqual(['memory']);
+  });
+});
+
+describe('busy loops (7)', () => {
+  const batch = (at: number, status: number, tag = 'a', incarnation = 1) =>
+    request({ seq: at, at, tag, incarnation, method: 'POST', path: `/client/v4/zones/${EX}/dns_records/batch`, status });
+  it('a zone refusing every batch retried on a growing back-off passes; retried every second it does not', () => {
+    const growing: ProxiedRequest[] = [];
+    for (let k = 0, t = T0; k < 12; k++, t += 1_000 * 2 ** k) growing.push(batch(t, 403));
+    expect(checkBusyLoops(growing, new Map()).violations).toEqual([]);
+    const steady = Array.from({ length: 60 }, (_, k) => batch(T0 + k * 1_000, 403));
+    const v = checkBusyLoops(steady, new Map()).violations;
+    expect(v.map((x) => x.invariant)).toEqual(['busyLoops']);
+    expect(v[0]!.message).toMatch(/batches answered 403 within 120 s/);
+  });
+
+  it('flags a storm of calls and a flood of log lines, each per incarnation', () => {
+    const calm = Array.from({ length: 300 }, (_, k) => batch(T0 + k * 200, 200, k % 2 ? 'a' : 'b'));
+    expect(checkBusyLoops(calm, new Map()).violations).toEqual([]);
+    const storm = Array.from({ length: 150 }, (_, k) => batch(T0 + k * 50, 200));
+    expect(checkBusyLoops(storm, new Map()).violations.map((x) => x.message)).toEqual([expect.stringMatching(/replica a#1 made \d+ Cloudflare calls within 10 s/)]);
+    const flood = new Map([['b#3', Array.from({ length: 5_000 }, (_, k) => T0 + k)]]);
+    expect(checkBusyLoops([], flood).violations.map((x) => x.message)).toEqual(['replica b#3 printed 5000 log lines within 10 s']);
   });
 });

@@ -22,12 +22,13 @@ export type InvariantName =
   | 'readyWithoutLease'
   | 'slowReaction'
   | 'unexpectedExits'
-  | 'memory';
+  | 'memory'
+  | 'busyLoops';
 
 export const INVARIANTS: readonly InvariantName[] = [
   'nonLeaderWrites', 'wrongfulDeletions', 'lostRemovals', 'missingRecords', 'wrongSettings',
   'foreignRecordsTouched', 'floorBreaches', 'duplicates', 'frozenWrites', 'wrongZoneWrites', 'outsideAllowList',
-  'readyWithoutLease', 'slowReaction', 'unexpectedExits', 'memory',
+  'readyWithoutLease', 'slowReaction', 'unexpectedExits', 'memory', 'busyLoops',
 ];
 
 export interface Violation {
@@ -576,4 +577,59 @@ export function checkProcesses(incarnations: readonly Incarnation[]): Judged {
     }
   }
   return { violations, info: { peakRssMb: Math.round(peakKb / 1024), incarnationsJudgedForGrowth: judged } };
+}
+
+/** Cloudflare calls one incarnation may make in any 10 s (Cloudflare allows 1,200 per 5 minutes, 40 per 10 s on average). */
+export const CALLS_PER_10S_MAX = 100;
+/** Batches refused with 403 one incarnation may send to one zone in any 120 s: a refusal that lasts is retried on a growing back-off. */
+export const REFUSED_BATCHES_PER_120S_MAX = 20;
+/** Log lines one incarnation may print in any 10 s. */
+export const LOG_LINES_PER_10S_MAX = 2_000;
+
+function most(times: readonly number[], windowMs: number): { count: number; at: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = { count: 0, at: 0 };
+  for (let i = 0, j = 0; j < sorted.length; j++) {
+    while (sorted[j]! - sorted[i]! > windowMs) i++;
+    if (j - i + 1 > best.count) best = { count: j - i + 1, at: sorted[j]! };
+  }
+  return best;
+}
+
+/**
+ * Busy loops (7): no incarnation makes more than CALLS_PER_10S_MAX Cloudflare calls in any 10 s,
+ * sends one zone more than REFUSED_BATCHES_PER_120S_MAX batches answered 403 in any 120 s, or
+ * prints more than LOG_LINES_PER_10S_MAX log lines in any 10 s: a loop that retries without its
+ * back-off, or replans without end, shows in one of them.
+ */
+export function checkBusyLoops(requests: readonly ProxiedRequest[], logTimes: ReadonlyMap<string, readonly number[]>): Judged {
+  const violations: Violation[] = [];
+  const by = new Map<string, number[]>();
+  const push = (key: string, t: number) => { const l = by.get(key); if (l) l.push(t); else by.set(key, [t]); };
+  for (const r of requests) {
+    push(`calls ${r.tag}#${r.incarnation}`, r.at);
+    const zone = /\/zones\/([^/]+)\/dns_records\/batch/.exec(r.path)?.[1];
+    if (r.method === 'POST' && zone !== undefined && r.status === 403) push(`refused ${r.tag}#${r.incarnation} ${zone}`, r.at);
+  }
+  let peakCalls = 0;
+  for (const [key, times] of by) {
+    const [kind, who, zone] = key.split(' ') as [string, string, string | undefined];
+    const [tag, n] = who.split('#') as [string, string];
+    const limit = kind === 'calls' ? { max: CALLS_PER_10S_MAX, ms: 10_000 } : { max: REFUSED_BATCHES_PER_120S_MAX, ms: 120_000 };
+    const m = most(times, limit.ms);
+    if (kind === 'calls') peakCalls = Math.max(peakCalls, m.count);
+    if (m.count > limit.max) {
+      violations.push({
+        invariant: 'busyLoops', at: m.at, replica: { tag, n: Number(n) },
+        message: kind === 'calls' ? `replica ${who} made ${m.count} Cloudflare calls within 10 s`
+          : `replica ${who} sent zone ${zone} ${m.count} batches answered 403 within 120 s (no growing back-off)`,
+      });
+    }
+  }
+  for (const [who, times] of logTimes) {
+    const m = most(times, 10_000);
+    const [tag, n] = who.split('#') as [string, string];
+    if (m.count > LOG_LINES_PER_10S_MAX) violations.push({ invariant: 'busyLoops', at: m.at, replica: { tag, n: Number(n) }, message: `replica ${who} printed ${m.count} log lines within 10 s` });
+  }
+  return { violations, info: { peakCallsPer10s: peakCalls } };
 }

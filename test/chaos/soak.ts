@@ -30,7 +30,7 @@ import { makeNode } from '../../src/sim/kube/index.js';
 import { writeKubeconfig } from '../../src/sim/kube/kubeconfig.js';
 import { findFaketime, SteppedClock } from './clock.js';
 import {
-  checkFinal, checkLeadership, checkLeaseReadiness, checkProcesses, INVARIANTS, replayCommits,
+  checkBusyLoops, checkFinal, checkLeadership, checkLeaseReadiness, checkProcesses, INVARIANTS, replayCommits,
   type Disturbance, type InvariantName, type Judged, type LeaseAnswer, type ReadySample, type ReplicaConfig, type Violation, type WriterIdentity,
 } from './invariants.js';
 import { KubeFaults } from './kube-faults.js';
@@ -410,8 +410,14 @@ export class Soak {
     return last ?? this.slots.find((s) => s.tag === tag)?.incarnations[n - 1]?.startedAt;
   }
 
+  /** When each incarnation printed each log line (for the busy-loop judge). */
+  private readonly logTimes = new Map<string, number[]>();
+
   private onReplicaLog(tag: string, n: number, entry: Record<string, unknown>): void {
     const msg = typeof entry.msg === 'string' ? entry.msg : '';
+    const times = this.logTimes.get(`${tag}#${n}`);
+    if (times) times.push(Date.now());
+    else this.logTimes.set(`${tag}#${n}`, [Date.now()]);
     if (/^(reconciled|reconcile failed)/.test(msg)) {
       const key = `${tag}#${n}`;
       const ends = this.reconcileEnds.get(key) ?? [];
@@ -1121,6 +1127,7 @@ export class Soak {
       checkProcesses(this.slots.flatMap((s) => s.incarnations)),
       checkLeaseReadiness(this.readySamples, this.leaseAnswers),
       { violations: this.probeViolations, info: {} },
+      checkBusyLoops(this.requests, this.logTimes),
     ];
     return { judged, final };
   }

@@ -10,10 +10,9 @@ describe('scheduler', () => {
   // dropped and the next job ran at once: about 740 reconciles a second until the back-off ended.
   it('a run asked for while a job runs, with a delay, waits that delay', async () => {
     const runs: Array<{ at: number; job: Job }> = [];
-    let s: Scheduler | undefined;
-    s = new Scheduler(async (job) => {
+    const s: Scheduler = new Scheduler(async (job) => {
       runs.push({ at: Date.now(), job });
-      if (runs.length === 1) s!.request('zone-retry', false, 300);
+      if (runs.length === 1) s.request('zone-retry', false, 300);
     }, { quietMs: 50 });
     const t0 = Date.now();
     s.request('startup', true, 0);
@@ -27,12 +26,11 @@ describe('scheduler', () => {
 
   it('of several asks, the soonest holds; an event during a job runs as soon as the job ends', async () => {
     const runs: Array<{ at: number; job: Job }> = [];
-    let s: Scheduler | undefined;
-    s = new Scheduler(async (job) => {
+    const s: Scheduler = new Scheduler(async (job) => {
       runs.push({ at: Date.now(), job });
       if (runs.length === 1) {
-        s!.request('zone-retry', false, 5_000);
-        s!.request('node-event', false, 0);
+        s.request('zone-retry', false, 5_000);
+        s.request('node-event', false, 0);
         await sleep(100);
       }
     }, { quietMs: 50 });
@@ -45,12 +43,11 @@ describe('scheduler', () => {
 
   it('a back-off holds every ask, during a job or not', async () => {
     const runs: number[] = [];
-    let s: Scheduler | undefined;
-    s = new Scheduler(async () => {
+    const s: Scheduler = new Scheduler(async () => {
       runs.push(Date.now());
       if (runs.length === 1) {
-        s!.holdOff(Date.now() + 300);
-        s!.request('retry', true, 0);
+        s.holdOff(Date.now() + 300);
+        s.request('retry', true, 0);
       }
     }, { quietMs: 50 });
     s.request('startup', true, 0);

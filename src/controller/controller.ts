@@ -97,6 +97,8 @@ export class Controller {
   private lastDesired: Desired | undefined;
   private lastSignals: ControllerSignals | undefined;
   private waitingFor: string[] = [];
+  /** A job that asked to re-read Cloudflare had to wait for the sources: the next one re-reads. */
+  private rereadOwed = false;
   private readonly startedAt = new Date().toISOString();
   private lastSuccessfulSync: string | undefined;
   private lastReconcile: string | undefined;
@@ -219,12 +221,14 @@ export class Controller {
         log.info({ waitingFor: waiting }, `waiting for ${this.everSynced ? 'a fresh' : 'the first'} list of ${waiting.join(' and ')} before planning anything`);
       }
       this.waitingFor = waiting;
+      this.rereadOwed ||= job.refresh;
       this.counts.skipped++;
       hooks?.reconciled?.('skipped');
       return;
     }
     this.waitingFor = [];
-    const full = job.refresh || !this.everSynced;
+    const full = job.refresh || this.rereadOwed || !this.everSynced;
+    this.rereadOwed = false;
     const signal = AbortSignal.timeout(this.opts.reconcileBudgetMs ?? 120_000);
     const zoneErrors: Array<{ zone: string; err: unknown }> = [];
     const done: ApplyTally = { calls: 0, creates: 0, updates: 0, deletes: 0 };

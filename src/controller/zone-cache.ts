@@ -40,6 +40,9 @@ function covers(zoneName: string, hostname: string): boolean {
   return hostname === zoneName || hostname.endsWith(`.${zoneName}`);
 }
 
+/** A failure this long after the previous one's back-off ended is not counted as in a row. */
+const FAILURES_IN_A_ROW_MS = 10 * 60_000;
+
 export class ZoneCache {
   private zones: Zone[] | undefined;
   private readonly records = new Map<string, DnsRecord[]>();
@@ -90,7 +93,8 @@ export class ZoneCache {
     const due = this.zones.filter((z) => {
       if ((this.failures.get(z.id)?.retryAt ?? 0) > now) return false; // still backing off
       const last = this.readAt.get(z.id);
-      if (!this.records.has(z.id)) return relevant(z) || last === undefined || (full && !lowBudget && this.syncs - last.sync >= every);
+      // Not known: a zone that matters, one never read, one whose failure's back-off is over, or its turn.
+      if (!this.records.has(z.id)) return relevant(z) || last === undefined || this.failures.has(z.id) || (full && !lowBudget && this.syncs - last.sync >= every);
       if (!full) return false;
       return relevant(z) || (!lowBudget && (last === undefined || this.syncs - last.sync >= every));
     });
@@ -128,9 +132,12 @@ export class ZoneCache {
    */
   failed(zoneId: string, err: unknown, writing = false): void {
     this.records.delete(zoneId);
-    const count = (this.failures.get(zoneId)?.count ?? 0) + 1;
+    // Failures in a row lengthen the back-off; one long after the last starts afresh.
+    const prev = this.failures.get(zoneId);
+    const inARow = prev !== undefined && Date.now() - prev.retryAt < FAILURES_IN_A_ROW_MS;
+    const count = (inARow ? prev.count : 0) + 1;
     const delay = Math.min(backoffDelay(count - 1, Math.max(this.opts.retryBaseDelayMs ?? 1_000, 100)), 5 * 60_000);
-    this.failures.set(zoneId, { message: errorMessage(err), code: errorCode(err), count, retryAt: Date.now() + delay, writing });
+    this.failures.set(zoneId, { message: errorMessage(err), code: errorCode(err), count, retryAt: Date.now() + delay, writing: writing || (inARow && prev.writing) });
   }
 
   /** When the next failed zone may be read again (ms epoch), if any waits for it. */

@@ -66,7 +66,8 @@ export function applyGuards(input: GuardInput): { deletes: RecordDelete[]; held:
     const toHold = Math.min(group.length, Math.max(0, input.floor(key) - remaining));
     const ordered = [...group].sort((a, b) =>
       holdPriority(a, input.alive) - holdPriority(b, input.alive) ||
-      (a.record.content < b.record.content ? -1 : a.record.content > b.record.content ? 1 : 0));
+      (a.record.content < b.record.content ? -1 : a.record.content > b.record.content ? 1 : 0) ||
+      (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
     held.push(...ordered.slice(0, toHold).map((d) => hold(d, 'safety-floor')));
     kept.push(...ordered.slice(toHold));
   }

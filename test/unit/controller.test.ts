@@ -132,6 +132,28 @@ describe('controller', () => {
     await controller.stop();
   });
 
+  // Found in review: a new leader waits for fresh lists of its sources; its re-read of Cloudflare
+  // was asked by the job that had to wait, and was lost: it planned from records cached before.
+  it('a re-read of Cloudflare asked while the sources are not fresh is made by the next reconcile', async () => {
+    let synced = true;
+    const { provider, controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] })], { synced: () => synced });
+    controller.start();
+    await controller.idle();
+    expect(provider.lists).toBe(1);
+    synced = false; // the sources re-list (a new leader)
+    controller.request('became-leader', true, 0);
+    await new Promise((r) => setTimeout(r, 30));
+    await controller.idle();
+    expect(provider.lists).toBe(1);
+    synced = true;
+    change(node('n2', { ipv4: ['2.2.2.2'] })); // the fresh list is in: an event, not a full sync
+    await new Promise((r) => setTimeout(r, 30));
+    await controller.idle();
+    expect(provider.lists).toBe(2);
+    expect(provider.contents('app.example.com')).toEqual(['1.1.1.1', '2.2.2.2']);
+    await controller.stop();
+  });
+
   it('acts on the first event at once, and gathers a burst into the next reconcile', async () => {
     const { provider, controller, change } = setup([1, 2, 3, 4, 5].map((i) => node(`n${i}`, { ipv4: [`10.0.0.${i}`] })));
     controller.start();

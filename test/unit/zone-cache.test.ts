@@ -73,10 +73,25 @@ describe('zone reads', () => {
     expect(cache.nextRetryAt()).toBeGreaterThan(Date.now() + 25_000);
   });
 
+  it('a zone no hostname needs is read again once its failure\'s back-off is over (not only at its turn in full syncs)', async () => {
+    const p = new CountingProvider(zones);
+    const cache = new ZoneCache(p, { zoneIds: [], rediscover: false, otherZonesEvery: 10, retryBaseDelayMs: 1_000 });
+    await cache.read(claimed, true);
+    cache.failed('z1', new EpictetusError('EPI_CF_AUTH', 'HTTP 403', { status: 403 }), true); // its batch (left-behind records) refused
+    p.reads = [];
+    await cache.read(claimed, false);
+    expect(p.reads).toEqual([]); // backing off
+    (cache as unknown as { failures: Map<string, { retryAt: number }> }).failures.get('z1')!.retryAt = Date.now();
+    await cache.read(claimed, false);
+    expect(p.reads).toEqual(['z1']);
+    expect(cache.status().zones.find((z) => z.id === 'z1')?.read).toBe('ok');
+    expect(cache.nextRetryAt()).toBeUndefined();
+  });
+
   // Found by the 30-minute chaos soak (seed 20261202): a token that may read a zone but not edit
   // it. Each read mended the failed batch's back-off, so the batch was retried ever after at the
   // shortest back-off (with the scheduler dropping the delay, about 19 Cloudflare calls a second).
-  it('a batch that failed keeps its back-off growing through the reads between; one that goes through ends it', async () => {
+  it('a batch that failed keeps its back-off growing through the reads between; one that goes through, or a long quiet spell, ends it', async () => {
     const p = new CountingProvider(zones);
     const cache = new ZoneCache(p, { zoneIds: [], rediscover: false, otherZonesEvery: 1, retryBaseDelayMs: 1_000 });
     await cache.read(claimed, true);
@@ -87,7 +102,7 @@ describe('zone reads', () => {
       waits.push(cache.nextRetryAt()! - before);
       expect(cache.current().has('z0')).toBe(false); // its hostnames wait for the next read
       await new Promise((r) => setTimeout(r, 5));
-      (cache as unknown as { failures: Map<string, { retryAt: number }> }).failures.get('z0')!.retryAt = 0; // the back-off is over
+      (cache as unknown as { failures: Map<string, { retryAt: number }> }).failures.get('z0')!.retryAt = Date.now(); // the back-off is over now
       await cache.read(claimed, false);
       expect(cache.current().has('z0')).toBe(true); // read again; the zone waits for nothing now
       expect(cache.nextRetryAt()).toBeUndefined();
@@ -95,6 +110,12 @@ describe('zone reads', () => {
     // backoffDelay(n, 1 s) is 2^n s times 0.5-1.5: the fourth wait is at least 4 s, the first at most 1.5 s.
     expect(waits[0]).toBeLessThanOrEqual(1_500);
     expect(waits[3]).toBeGreaterThanOrEqual(4_000);
+    // A failure long after the last one's back-off ended starts afresh.
+    (cache as unknown as { failures: Map<string, { retryAt: number }> }).failures.get('z0')!.retryAt = Date.now() - 11 * 60_000;
+    cache.failed('z0', new EpictetusError('EPI_CF_UNAVAILABLE', 'HTTP 503', { status: 503 }), true);
+    expect(cache.nextRetryAt()! - Date.now()).toBeLessThanOrEqual(1_500);
+    (cache as unknown as { failures: Map<string, { retryAt: number }> }).failures.get('z0')!.retryAt = Date.now();
+    await cache.read(claimed, false);
     cache.applied('z0', [], [], []); // a batch went through
     cache.failed('z0', new EpictetusError('EPI_CF_AUTH', 'HTTP 403', { status: 403 }), true);
     expect(cache.nextRetryAt()! - Date.now()).toBeLessThanOrEqual(1_500);

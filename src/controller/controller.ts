@@ -78,6 +78,7 @@ export interface ControllerDeps {
 }
 
 const MAX_PASSES = 3;
+const ZONE_RETRY_MIN_MS = 1_000;
 
 interface ApplyTally { calls: number; creates: number; updates: number; deletes: number }
 
@@ -365,7 +366,8 @@ export class Controller {
     // Some zones failed: the others went on, and events keep being acted on at once; each failed
     // zone is read again after its own back-off.
     this.lastError = { at: new Date().toISOString(), code: errorCode(first.err), message: `zone ${first.zone}: ${errorMessage(first.err)}` };
-    this.request('zone-retry', false, (this.cache.nextRetryAt() ?? Date.now()) - Date.now());
+    // Never sooner than a second: a zone error with nothing to wait for must not spin the loop.
+    this.request('zone-retry', false, Math.max(ZONE_RETRY_MIN_MS, (this.cache.nextRetryAt() ?? 0) - Date.now()));
   }
 
   private failed(err: unknown, job: Job, forgetCache = true): void {

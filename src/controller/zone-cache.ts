@@ -112,8 +112,10 @@ export class ZoneCache {
         this.failed(z.id, err);
       }
     }
-    const gone = new Set(this.zones.map((z) => z.id));
-    for (const id of [...this.records.keys()]) if (!gone.has(id)) this.records.delete(id);
+    // A zone no longer listed (deleted, or hidden from the token) is forgotten, its failure too.
+    const listed = new Set(this.zones.map((z) => z.id));
+    for (const id of [...this.records.keys()]) if (!listed.has(id)) this.records.delete(id);
+    for (const id of [...this.failures.keys()]) if (!listed.has(id)) this.failures.delete(id);
     return fresh;
   }
 
@@ -143,7 +145,8 @@ export class ZoneCache {
   /** When the next failed zone may be read again (ms epoch), if any waits for it. */
   nextRetryAt(): number | undefined {
     // Zones waiting to be read again (a zone read since, whose batch failed before, waits for nothing).
-    const times = [...this.failures].filter(([id]) => !this.records.has(id)).map(([, f]) => f.retryAt);
+    const listed = new Set(this.known().map((z) => z.id));
+    const times = [...this.failures].filter(([id]) => listed.has(id) && !this.records.has(id)).map(([, f]) => f.retryAt);
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 

@@ -602,7 +602,7 @@ function most(times: readonly number[], windowMs: number): { count: number; at: 
  * prints more than LOG_LINES_PER_10S_MAX log lines in any 10 s: a loop that retries without its
  * back-off, or replans without end, shows in one of them.
  */
-export function checkBusyLoops(requests: readonly ProxiedRequest[], logTimes: ReadonlyMap<string, readonly number[]>): Judged {
+export function checkBusyLoops(requests: readonly ProxiedRequest[], logLines: ReadonlyMap<string, ReadonlyArray<readonly [number, string]>>): Judged {
   const violations: Violation[] = [];
   const by = new Map<string, number[]>();
   const push = (key: string, t: number) => { const l = by.get(key); if (l) l.push(t); else by.set(key, [t]); };
@@ -626,10 +626,14 @@ export function checkBusyLoops(requests: readonly ProxiedRequest[], logTimes: Re
       });
     }
   }
-  for (const [who, times] of logTimes) {
-    const m = most(times, 10_000);
+  for (const [who, lines] of logLines) {
+    const m = most(lines.map(([t]) => t), 10_000);
     const [tag, n] = who.split('#') as [string, string];
-    if (m.count > LOG_LINES_PER_10S_MAX) violations.push({ invariant: 'busyLoops', at: m.at, replica: { tag, n: Number(n) }, message: `replica ${who} printed ${m.count} log lines within 10 s` });
+    if (m.count <= LOG_LINES_PER_10S_MAX) continue;
+    const seen = new Map<string, number>();
+    for (const [t, msg] of lines) if (t > m.at - 10_000 && t <= m.at) seen.set(msg, (seen.get(msg) ?? 0) + 1);
+    const top = [...seen].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([msg, k]) => `${k}× "${msg}"`).join(', ');
+    violations.push({ invariant: 'busyLoops', at: m.at, replica: { tag, n: Number(n) }, message: `replica ${who} printed ${m.count} log lines within 10 s (${top})` });
   }
   return { violations, info: { peakCallsPer10s: peakCalls } };
 }

@@ -410,14 +410,14 @@ export class Soak {
     return last ?? this.slots.find((s) => s.tag === tag)?.incarnations[n - 1]?.startedAt;
   }
 
-  /** When each incarnation printed each log line (for the busy-loop judge). */
-  private readonly logTimes = new Map<string, number[]>();
+  /** When each incarnation printed each log line, and its message (for the busy-loop judge). */
+  private readonly logTimes = new Map<string, Array<[number, string]>>();
 
   private onReplicaLog(tag: string, n: number, entry: Record<string, unknown>): void {
     const msg = typeof entry.msg === 'string' ? entry.msg : '';
     const times = this.logTimes.get(`${tag}#${n}`);
-    if (times) times.push(Date.now());
-    else this.logTimes.set(`${tag}#${n}`, [Date.now()]);
+    if (times) times.push([Date.now(), msg.slice(0, 60)]);
+    else this.logTimes.set(`${tag}#${n}`, [[Date.now(), msg.slice(0, 60)]]);
     if (/^(reconciled|reconcile failed)/.test(msg)) {
       const key = `${tag}#${n}`;
       const ends = this.reconcileEnds.get(key) ?? [];

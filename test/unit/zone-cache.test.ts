@@ -120,4 +120,21 @@ describe('zone reads', () => {
     cache.failed('z0', new EpictetusError('EPI_CF_AUTH', 'HTTP 403', { status: 403 }), true);
     expect(cache.nextRetryAt()! - Date.now()).toBeLessThanOrEqual(1_500);
   });
+
+  // Found by the chaos soak's busy-loop judge (30-minute run, seed 20261204): a zone that failed
+  // and then vanished from the zone list (hidden from the token) kept its failure; its retry time,
+  // long past, made every reconcile that met another zone's error ask for the next one at once.
+  it('a failed zone that leaves the zone list is forgotten, its retry time too', async () => {
+    const listedZones = [...zones];
+    const p = new CountingProvider(listedZones);
+    const cache = new ZoneCache(p, { zoneIds: [], rediscover: true, otherZonesEvery: 1, retryBaseDelayMs: 1_000 });
+    await cache.read(claimed, true);
+    cache.failed('z1', new EpictetusError('EPI_CF_AUTH', 'HTTP 403', { status: 403 }));
+    expect(cache.nextRetryAt()).toBeGreaterThan(Date.now());
+    listedZones.splice(1, 1); // z1 is no longer listed
+    await cache.read(claimed, true);
+    expect(cache.known().map((z) => z.id)).toEqual(['z0', 'z2']);
+    expect(cache.nextRetryAt()).toBeUndefined();
+    expect(cache.status().zones.map((z) => z.read)).toEqual(['ok', 'ok']);
+  });
 });

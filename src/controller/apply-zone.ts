@@ -2,8 +2,10 @@
  * Applies one zone's changes in batches of at most BATCH_LIMIT operations (one atomic call
  * each). A batch Cloudflare refuses as a whole (a 4xx such as a CNAME at the name) is split in
  * halves until the refused operations are found; they are set aside with Cloudflare's answer and
- * the rest goes through. Deletions go last, and not at all in this pass once a create was
- * refused: the caller plans again without it, so the safety floor counts only records that exist.
+ * the rest goes through. Once a create is refused for its name (a CNAME there), the other creates
+ * at that name share the answer without a call of their own. Deletions go last, and not at all
+ * in this pass once a create was refused: the caller plans again without it, so the safety floor
+ * counts only records that exist.
  */
 import { BATCH_LIMIT, type ApplyResult, type DnsProvider } from '../cloudflare/provider.js';
 import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
@@ -40,6 +42,12 @@ function toChanges(ops: readonly Op[]): Changes {
   };
 }
 
+/**
+ * Cloudflare's answers that refuse a name rather than one record: 81053 (an A, AAAA or CNAME
+ * record with that host already exists) and 81054 (a CNAME record with that host already exists).
+ */
+const NAME_REFUSED_CODES: ReadonlySet<number> = new Set([81053, 81054]);
+
 function keyOf(zoneId: string, o: Op): string {
   return o.kind === 'create' ? opKey.create(zoneId, o.op) : opKey[o.kind](zoneId, o.op.record.id);
 }
@@ -71,10 +79,22 @@ export async function applyZone(
     committed.deletes.push(...c.deletes);
     opts.onCommitted?.(r);
   };
-  const refuse = (o: Op, err: EpictetusError) =>
+  /** Names Cloudflare refuses A/AAAA records at (a CNAME there): every create at one shares the answer. */
+  const refusedNames = new Map<string, EpictetusError>();
+  const nameOf = (o: Op): string | undefined => (o.kind === 'create' ? o.op.name.toLowerCase() : undefined);
+  const refuse = (o: Op, err: EpictetusError) => {
     out.refused.set(keyOf(zoneId, o), { code: errorCode(err), apiCodes: err.apiCodes, message: errorMessage(err), at: new Date().toISOString() });
+    const name = nameOf(o);
+    if (name !== undefined && err.apiCodes.some((c) => NAME_REFUSED_CODES.has(c))) refusedNames.set(name, err);
+  };
   /** Sends `ops` in one batch; when refused, halves it until the refused operations stand alone. */
-  const isolate = async (ops: readonly Op[]): Promise<void> => {
+  const isolate = async (input: readonly Op[]): Promise<void> => {
+    // Creates at a name already refused as a whole are set aside with its answer, without a call.
+    const ops = input.filter((o) => {
+      const err = refusedNames.get(nameOf(o) ?? '');
+      if (err !== undefined) refuse(o, err);
+      return err === undefined;
+    });
     if (ops.length === 0) return;
     try {
       await send(ops);

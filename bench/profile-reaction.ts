@@ -7,17 +7,15 @@
  * after another (both autoscaler taints, 300 ms apart) while a CPU profile is recorded through the
  * inspector, and prints the functions with the most self time and the reaction p50.
  */
-import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { caTaints, patchTaints } from './lib/kube-http.js';
+import { reportProfile, type Profile } from './lib/cpu-profile.js';
 import { progress } from './lib/progress.js';
 import { settle } from './reaction.js';
 import { Service } from './lib/service.js';
-import { round, summarize } from './lib/stats.js';
+import { summarize } from './lib/stats.js';
 import { HOSTNAMES, nodeIp, nodeName, startBenchWorld, stopBenchWorld } from './lib/world.js';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: number) => Number(argv[argv.indexOf(name) + 1] ?? def) || def;
@@ -45,16 +43,7 @@ try {
   }
   const { profile } = await inspector.call('Profiler.stop') as { profile: Profile };
   progress(`reaction (profiler running, polled every 1 ms): ${JSON.stringify(summarize(samples))}`);
-  const out = argv[argv.indexOf('--out') + 1];
-  if (argv.includes('--out') && out) writeFileSync(out, JSON.stringify(profile));
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  profile.samples.forEach((id, i) => {
-    const f = byId.get(id)?.callFrame;
-    const key = `${f?.functionName || '(anonymous)'} ${f?.url.split('/').pop() ?? ''}:${f?.lineNumber ?? 0}`;
-    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
-  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) process.stdout.write(`${String(round(us / 1000, 1)).padStart(8)} ms  ${k}\n`);
+  reportProfile(profile, argv, 30);
 } finally {
   await service.stop();
   await stopBenchWorld(world);

@@ -109,7 +109,7 @@ export class Scheduler {
     this.timer = undefined;
     this.timerDue = Infinity;
     if (this.stopped || this.running || !this.pending) return;
-    if (this.now() < Math.max(this.notBefore, this.pending.due)) { // a back-off started after this timer was set
+    if (this.now() < this.notBefore) { // a back-off started after this timer was set
       this.arm();
       return;
     }

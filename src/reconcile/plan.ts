@@ -169,7 +169,7 @@ export function plan(input: PlanInput): Plan {
 
   const ops = new Map<string, { creates: RecordCreate[]; updates: RecordUpdate[]; deletes: RecordDelete[] }>();
   for (const zoneId of input.records.keys()) ops.set(zoneId, { creates: [], updates: [], deletes: [] });
-  const zoneOf = new Map<object, string>();
+  const zoneOf = new Map<DnsRecord, string>(); // each deletion candidate's record -> its zone
   const refused: RefusedChange[] = [];
   const foreign: ForeignRecord[] = [];
   const managedCount = new Map<string, number>();
@@ -192,7 +192,7 @@ export function plan(input: PlanInput): Plan {
   const deleteCandidates: RecordDelete[] = [];
   const addDelete = (zoneId: string, d: RecordDelete) => {
     if (isRefused(opKey.delete(zoneId, d.record.id), 'delete', d.record.name, d.record.type, d.record.content)) return;
-    zoneOf.set(d, zoneId);
+    zoneOf.set(d.record, zoneId);
     deleteCandidates.push(d);
   };
 
@@ -362,16 +362,15 @@ export function plan(input: PlanInput): Plan {
   const guarded = [...first.deletes, ...second.deletes];
   // A record a guard keeps stays ours: one under a former owner id is re-marked like the others,
   // or it would turn foreign (and stay for good) once the alias is dropped from the settings.
-  const zoneOfRecord = new Map(deleteCandidates.map((d) => [d.record, zoneOf.get(d)]));
   for (const h of [...first.held, ...second.held]) {
-    const zoneId = zoneOfRecord.get(h.record);
+    const zoneId = zoneOf.get(h.record);
     if (zoneId === undefined || ownership(h.record) !== 'alias') continue;
     addUpdate(zoneId, {
       record: h.record, comment: renamedComment(h.record.comment ?? '', owner), ttl: h.record.ttl, proxied: h.record.proxied, node: h.node, reason: 'owner-renamed',
     });
   }
   const skipped = input.policy === 'upsert-only' ? guarded : [];
-  for (const d of input.policy === 'upsert-only' ? [] : guarded) ops.get(zoneOf.get(d) ?? '')?.deletes.push(d);
+  for (const d of input.policy === 'upsert-only' ? [] : guarded) ops.get(zoneOf.get(d.record) ?? '')?.deletes.push(d);
 
   const managedAfter = new Map<string, number>();
   for (const [key, n] of managedCount) {

@@ -73,6 +73,16 @@ afterEach(async () => {
   world = undefined;
 });
 
+/** A Kubernetes proxy of the service's own (its faults armed by the test) and a kubeconfig that points at it. */
+async function kubeProxyFor(w: World): Promise<{ faults: KubeFaults; proxy: KubeProxy; kubeconfig: string }> {
+  const faults = new KubeFaults();
+  const proxy = await startKubeProxy(w.kube.url, 'a', () => 1, undefined, { decide: (call) => faults.decide(call) });
+  proxies.push(proxy);
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'epictetus-regr-')), 'kubeconfig');
+  writeKubeconfig(kubeconfig, proxy.url);
+  return { faults, proxy, kubeconfig };
+}
+
 const ips = (w: World) => w.cloudflare.records(w.zoneId).map((r) => r.content).sort();
 
 async function startOne(env: Record<string, string>): Promise<World> {
@@ -173,11 +183,7 @@ describe('a collapsed re-list is no evidence (chaos relist-collapse)', () => {
   async function behindProxy(env: Record<string, string>): Promise<{ w: World; faults: KubeFaults; proxy: KubeProxy }> {
     world = await startWorld({ nodes: 5 });
     const w = world;
-    const faults = new KubeFaults();
-    const proxy = await startKubeProxy(w.kube.url, 'a', () => 1, undefined, { decide: (call) => faults.decide(call) });
-    proxies.push(proxy);
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'epictetus-regr-')), 'kubeconfig');
-    writeKubeconfig(kubeconfig, proxy.url);
+    const { faults, proxy, kubeconfig } = await kubeProxyFor(w);
     service = startService({ ...w.env, K8S_CONFIG_PATH: kubeconfig, LOG_LEVEL: 'INFO', ...env });
     await service.waitReady(30_000);
     await waitFor(() => ips(w).length === 5 || undefined, 15_000, 'first sync');
@@ -257,11 +263,7 @@ describe('a new leader plans from a fresh view (chaos pause-long, 30-minute run,
     const w = world;
     const holder = () => (w.kube.getObject('leases.coordination.k8s.io', 'epictetus', 'default') as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity ?? '';
     const identity = async (s: ServiceProcess) => String(((await s.get('/health')).body.leadership as { identity: string }).identity);
-    const faults = new KubeFaults();
-    const proxy = await startKubeProxy(w.kube.url, 'a', () => 1, undefined, { decide: (call) => faults.decide(call) });
-    proxies.push(proxy);
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'epictetus-regr-')), 'kubeconfig');
-    writeKubeconfig(kubeconfig, proxy.url);
+    const { faults, proxy, kubeconfig } = await kubeProxyFor(w);
     const election = { LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'default', LOG_LEVEL: 'INFO' };
     const a = startService({ ...w.env, ...election, K8S_CONFIG_PATH: kubeconfig });
     extra.push(a);
@@ -319,11 +321,7 @@ describe('SIGTERM during start-up (chaos config-change, rolling restart)', () =>
 describe('the review\'s cases as the soak met them (fixed in 5c0f1a9 and 31257df)', () => {
   /** The service behind a Kubernetes proxy of its own, so that its lists and Lease calls can fail alone. */
   async function proxied(w: World): Promise<{ faults: KubeFaults; env: Record<string, string> }> {
-    const faults = new KubeFaults();
-    const proxy = await startKubeProxy(w.kube.url, 'a', () => 1, undefined, { decide: (call) => faults.decide(call) });
-    proxies.push(proxy);
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'epictetus-regr-')), 'kubeconfig');
-    writeKubeconfig(kubeconfig, proxy.url);
+    const { faults, kubeconfig } = await kubeProxyFor(w);
     return { faults, env: { ...w.env, K8S_CONFIG_PATH: kubeconfig, LOG_LEVEL: 'INFO', DNS_SYNC_INTERVAL: '2' } };
   }
 

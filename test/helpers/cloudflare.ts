@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import Cloudflare from 'cloudflare';
 import { CloudflareSim, type CloudflareSimOptions } from '../../src/sim/cloudflare/index.js';
 
-export const TOKEN = 'SimToken_0123456789abcdefghijklmnopqrstu';
+/** A fake of a Cloudflare token's shape (40 characters), built so that nothing committed looks like a real one. */
+export const TOKEN = `SimToken_${'0'.repeat(31)}`;
 export const ZONE = 'example.com';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

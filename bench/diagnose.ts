@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       const t = logs.find((l) => l.msg === msg)?.time;
       return typeof t === 'string' ? Date.parse(t) - service.spawnedWall : null;
     };
-    progress(`ready after ${round(readyMs)} ms; logged: starting ${at('starting epictetus')} ms, lists done ${at('initial lists done; starting the control loop')} ms, first changes ${at('reconciled')} ms`);
+    progress(`ready after ${round(readyMs)} ms; logged: starting ${at('starting epictetus')} ms, lists done ${at('first lists in: planning')} ms, first changes ${at('reconciled')} ms`);
     await settle(world, nodes * HOSTNAMES.length, 1000);
     progress(`RSS ${mib(rssBytes(service.pid))} MiB, peak ${mib(peakRssBytes(service.pid))} MiB`);
     // --attach: the inspector connected from ready on, as the memory benchmark has it during its run.

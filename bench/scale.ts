@@ -33,7 +33,7 @@ function startupPhases(service: Service, readyMs: number): Record<string, number
   return {
     processStartedLoggingMs: at('starting epictetus'),
     tokenVerifiedMs: at('Cloudflare API token verified'),
-    kubernetesListsDoneMs: at('initial lists done; starting the control loop'),
+    kubernetesListsDoneMs: at('first lists in: planning'),
     firstSyncAppliedMs: at('reconciled'),
     readyMs: round(readyMs),
   };

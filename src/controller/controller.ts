@@ -8,13 +8,14 @@ import type { DnsProvider } from '../cloudflare/provider.js';
 import type { SourceStatus } from '../kube/list-watch.js';
 import type { Logger } from '../log/logger.js';
 import { EpictetusError, errorCode, errorMessage } from '../model/errors.js';
-import type { Changes, RecordType } from '../model/types.js';
+import type { Changes, DnsRecord, RecordType } from '../model/types.js';
 import type { ClaimConflict, RefusedClaim, ServiceProblem } from '../reconcile/claims.js';
 import { desiredState, type Desired, type Signals } from '../reconcile/desired.js';
 import { recordViews } from '../reconcile/record-views.js';
 import { changeCount, plan, type Plan, type ZoneChanges } from '../reconcile/plan.js';
 import type { NodePolicy } from '../reconcile/policy.js';
 import { guardKey } from '../reconcile/safety.js';
+import type { Zone } from '../reconcile/zones.js';
 import { backoffDelay } from '../util/retry.js';
 import { safeTimeout } from '../util/timers.js';
 import { applyZone } from './apply-zone.js';
@@ -98,6 +99,8 @@ export class Controller {
   private lastDesired: Desired | undefined;
   private lastSignals: ControllerSignals | undefined;
   private waitingFor: string[] = [];
+  /** The first plan's lists were logged (a start-up phase operators and the benchmarks read). */
+  private listsAnnounced = false;
   /** A job that asked to re-read Cloudflare had to wait for the sources: the next one re-reads. */
   private rereadOwed = false;
   private readonly startedAt = new Date().toISOString();
@@ -158,6 +161,9 @@ export class Controller {
     const p = this.lastPlan;
     const s = this.lastSignals;
     const now = Date.now();
+    const views = () => this.recordViewsNow();
+    // The per-node and per-record parts are getters: readiness, liveness and most metrics never
+    // read them, and at thousands of nodes building them costs tens of milliseconds per call.
     return {
       startedAt: this.startedAt,
       synced: this.everSynced,
@@ -168,10 +174,11 @@ export class Controller {
       lastError: this.lastError,
       reconciles: { ...this.counts },
       verdicts: this.lastVerdicts,
-      nodeAddresses: Object.fromEntries((s?.nodes ?? []).map((n) => [n.name, { ipv4: n.ipv4, ipv6: n.ipv6, internal: n.internalIp ?? null }])),
+      get nodeAddresses() {
+        return Object.fromEntries((s?.nodes ?? []).map((n) => [n.name, { ipv4: n.ipv4, ipv6: n.ipv6, internal: n.internalIp ?? null }]));
+      },
       excludedFor: Object.fromEntries([...(this.lastDesired?.excludedFor ?? [])].map(([h, m]) => [h, Object.fromEntries(m)])),
-      hostnameRecords: p && this.lastDesired
-        ? Object.fromEntries(recordViews(this.lastDesired, this.cache.known(), this.cache.current(), p, this.opts.ownerId)) : {},
+      get hostnameRecords() { return views(); },
       hostnames: p?.hostnames ?? [],
       conflicts: s?.conflicts ?? [],
       serviceProblems: s?.problems ?? [],
@@ -190,6 +197,22 @@ export class Controller {
   }
 
   private lastVerdicts: ControllerStatus['verdicts'] = [];
+  /** The last record views and what they were built from: rebuilt only when one of those changed. */
+  private views: { plan: Plan; desired: Desired; zones: readonly Zone[]; records: ReadonlyArray<readonly DnsRecord[]>; out: ControllerStatus['hostnameRecords'] } | undefined;
+
+  private recordViewsNow(): ControllerStatus['hostnameRecords'] {
+    const plan = this.lastPlan;
+    const desired = this.lastDesired;
+    if (plan === undefined || desired === undefined) return {};
+    const zones = this.cache.known();
+    const records = [...this.cache.current().values()];
+    const v = this.views;
+    if (v !== undefined && v.plan === plan && v.desired === desired && v.zones === zones
+      && v.records.length === records.length && v.records.every((r, i) => r === records[i])) return v.out;
+    const out = Object.fromEntries(recordViews(desired, zones, this.cache.current(), plan, this.opts.ownerId));
+    this.views = { plan, desired, zones, records, out };
+    return out;
+  }
 
   private scheduleFullSync(): void {
     clearTimeout(this.syncTimer);
@@ -226,6 +249,10 @@ export class Controller {
       this.counts.skipped++;
       hooks?.reconciled?.('skipped');
       return;
+    }
+    if (this.waitingFor.length > 0 || !this.listsAnnounced) {
+      log.info({ listed: this.deps.sources.map((s) => s.name) }, `${this.listsAnnounced ? 'fresh' : 'first'} lists in: planning`);
+      this.listsAnnounced = true;
     }
     this.waitingFor = [];
     const full = job.refresh || this.rereadOwed || !this.everSynced;

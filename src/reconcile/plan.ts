@@ -132,7 +132,8 @@ const RANK = { ours: 0, alias: 1, adopt: 2 } as const;
 /** Each record's IP in canonical form, parsed once per record object (the cache keeps them between plans). */
 const ipOfRecord = new WeakMap<DnsRecord, string>();
 
-function contentIp(record: DnsRecord): string {
+/** A record's address in canonical form (its content as it is when that is no address). */
+export function contentIp(record: DnsRecord): string {
   let ip = ipOfRecord.get(record);
   if (ip === undefined) {
     ip = canonicalIp(record.content)?.ip ?? record.content;

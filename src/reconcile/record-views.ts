@@ -1,9 +1,8 @@
 /** What each hostname's records are now and why, for people: /health and the status page (pure). */
-import { canonicalIp } from '../model/ip.js';
 import type { DnsRecord } from '../model/types.js';
 import type { Desired } from './desired.js';
 import { ownerOf } from './ownership.js';
-import type { Plan } from './plan.js';
+import { contentIp, type Plan } from './plan.js';
 import { assignZones, type Zone } from './zones.js';
 
 export interface RecordView {
@@ -25,14 +24,26 @@ export function recordViews(desired: Desired, zones: readonly Zone[], records: R
   const skipped = new Set(plan.skipped.map((d) => d.record.id));
   const foreign = new Map(plan.foreign.map((f) => [f.id, f]));
   const frozen = new Map(plan.hostnames.filter((h) => h.frozen).map((h) => [h.name, h.frozen ?? '']));
+  // Each zone's A/AAAA records by name, once per zone rather than once per hostname.
+  const byName = new Map<string, Map<string, DnsRecord[]>>();
+  for (const zone of new Set(home.values())) {
+    const names = new Map<string, DnsRecord[]>();
+    for (const r of records.get(zone.id) ?? []) {
+      if (r.type !== 'A' && r.type !== 'AAAA') continue;
+      const name = r.name.toLowerCase();
+      const list = names.get(name);
+      if (list === undefined) names.set(name, [r]);
+      else list.push(r);
+    }
+    byName.set(zone.id, names);
+  }
   const out = new Map<string, RecordView[]>();
   for (const spec of desired.hostnames) {
     const zone = home.get(spec.name);
     const list: RecordView[] = [];
     const present = new Set<string>();
-    for (const r of (zone ? records.get(zone.id) : undefined) ?? []) {
-      if (r.name.toLowerCase() !== spec.name || (r.type !== 'A' && r.type !== 'AAAA')) continue;
-      const ip = canonicalIp(r.content)?.ip ?? r.content;
+    for (const r of (zone ? byName.get(zone.id)?.get(spec.name) : undefined) ?? []) {
+      const ip = contentIp(r);
       const wanted = desired.targets.get(spec.name)?.get(r.type as 'A' | 'AAAA')?.has(ip) === true;
       const h = held.get(r.id);
       const f = foreign.get(r.id);

@@ -61,6 +61,22 @@ describe('controller', () => {
     await controller.stop();
   });
 
+  it("reports each hostname's records as they are after every change, built again only when something changed", async () => {
+    const { controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] }), node('n2', { ipv4: ['2.2.2.2'] })]);
+    controller.start();
+    await controller.idle();
+    const first = controller.status().hostnameRecords;
+    expect(first['app.example.com']?.map((r) => `${r.ip} ${r.state}`)).toEqual(['1.1.1.1 serving', '2.2.2.2 serving']);
+    expect(controller.status().hostnameRecords).toBe(first); // nothing changed: the same views
+    change(node('n3', { ipv4: ['3.3.3.3'] }));
+    change('n1');
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(controller.status().hostnameRecords['app.example.com']?.map((r) => `${r.ip} ${r.state}`)).toEqual(['2.2.2.2 serving', '3.3.3.3 serving']);
+    expect(JSON.parse(JSON.stringify(controller.status())).hostnameRecords['app.example.com']).toHaveLength(2); // the getter is serialized
+    await controller.stop();
+  });
+
   it('names a deleted node in its removal', async () => {
     const { controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] }), node('n2', { ipv4: ['2.2.2.2'] })]);
     controller.start();

@@ -74,6 +74,8 @@ describe('controller', () => {
     await controller.idle();
     expect(controller.status().hostnameRecords['app.example.com']?.map((r) => `${r.ip} ${r.state}`)).toEqual(['2.2.2.2 serving', '3.3.3.3 serving']);
     expect(JSON.parse(JSON.stringify(controller.status())).hostnameRecords['app.example.com']).toHaveLength(2); // the getter is serialized
+    // Built on read only: probes and metrics, which read other fields, never pay for them.
+    for (const f of ['hostnameRecords', 'nodeAddresses']) expect(Object.getOwnPropertyDescriptor(controller.status(), f)?.get).toBeTypeOf('function');
     await controller.stop();
   });
 

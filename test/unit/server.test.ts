@@ -74,3 +74,28 @@ describe('the health server', () => {
     expect(answer).toMatch(/^HTTP\/1.1 408/);
   }, 15_000);
 });
+
+describe('the probes at scale', () => {
+  it('answer readiness and liveness without building the per-node and per-record status (probes come every few seconds)', async () => {
+    const heavy = { ...status };
+    for (const field of ['hostnameRecords', 'nodeAddresses'] as const) {
+      Object.defineProperty(heavy, field, { enumerable: true, get: () => { throw new Error(`${field} built for a probe`); } });
+    }
+    const handler = buildHandler({
+      controller: () => heavy, watches: () => ({}), apis: () => ({ kubernetes: { ok: true, checkedAt: undefined, error: undefined }, cloudflare: { ok: true, checkedAt: undefined, error: undefined } }),
+      leadership: () => ({ enabled: false, role: 'leader', leader: 'me', identity: 'me' }), livenessTimeoutMs: 300_000, syncIntervalMs: 60_000,
+    });
+    const l = await listen(handler, 0, '127.0.0.1');
+    try {
+      for (const path of ['/health/ready', '/health/live']) {
+        const code = await new Promise<number>((resolve, reject) => {
+          request({ host: '127.0.0.1', port: l.port, path, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+        });
+        expect([path, code]).toEqual([path, 200]);
+      }
+    } finally {
+      l.server.closeAllConnections();
+      l.server.close();
+    }
+  });
+});

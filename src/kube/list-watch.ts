@@ -41,16 +41,27 @@ const RV_IN_TEXT = /"resourceVersion":"([^"\\]*)"/;
 
 /** The volatile fields' string values, as one global pattern (cached per list of fields). */
 const patterns = new WeakMap<readonly string[], RegExp>();
-function volatilePattern(fields: readonly string[]): RegExp {
+export function volatilePattern(fields: readonly string[]): RegExp {
   let p = patterns.get(fields);
   if (p === undefined) {
-    p = new RegExp(`"(?:${fields.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})":"[^"\\\\]*"`, 'g');
+    p = new RegExp(`(?:${fields.map(fieldPattern).join('|')})":"[^"\\\\]*"`, 'g');
     patterns.set(fields, p);
   }
   return p;
 }
 
-/** 128 bits of SHA-256 of the text with the volatile values (and their keys) removed. */
+/**
+ * `"lastHeartbeatTime` as `(?<="lastHeartbeat)Time`: the pattern starts with the last word of
+ * each name (a few characters V8 can look for quickly along 16 KB of text) and checks the rest
+ * behind it, which runs only where that word is found. The key's head stays in the masked text.
+ */
+function fieldPattern(field: string): string {
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const word = Math.max(...[...field].map((c, i) => (i > 0 && c >= 'A' && c <= 'Z' ? i : 0)));
+  return word === 0 ? `"${escape(field)}` : `(?<="${escape(field.slice(0, word))})${escape(field.slice(word))}`;
+}
+
+/** 128 bits of SHA-256 of the text with the volatile values (and the last word of their keys) removed. */
 function fingerprint(text: string, volatile: RegExp): string {
   return hash('sha256', text.replace(volatile, ''), 'base64').slice(0, 22);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ListPage, ResourceApi } from '../../src/kube/api.js';
 import { nodeCodec } from '../../src/kube/codecs.js';
-import { ListWatch, type Change } from '../../src/kube/list-watch.js';
+import { ListWatch, volatilePattern, type Change } from '../../src/kube/list-watch.js';
 import { BASE_LABELS } from '../../src/kube/snapshot.js';
 import type { NodeSnapshot } from '../../src/model/types.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -135,5 +135,26 @@ describe('list and watch (nodes)', () => {
     expect(changes.map((c) => `${c.type}:${c.key}`)).toEqual(['added:a', 'added:b']);
     expect(source.status().synced).toBe(true);
     stop.abort();
+  });
+});
+
+describe('the heartbeat mask', () => {
+  const mask = (text: string) => text.replace(volatilePattern(['lastHeartbeatTime', 'resourceVersion', 'time']), '');
+
+  it('removes the values of exactly the volatile fields', () => {
+    const a = '{"metadata":{"name":"n1","resourceVersion":"10","managedFields":[{"time":"2026-01-01T00:00:00Z"}]},"status":{"conditions":[{"type":"Ready","lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2025-01-01T00:00:00Z"}]}}';
+    const b = a.replace('"10"', '"11"').replaceAll('2026-01-01T00:00:00Z', '2026-01-01T00:00:10Z');
+    expect(mask(a)).toBe(mask(b));
+    expect(mask(a)).toContain('"lastTransitionTime":"2025-01-01T00:00:00Z"');
+  });
+
+  it('keeps every other field whose name ends the same way, and values it cannot read plainly', () => {
+    for (const [x, y] of [
+      ['"lastTransitionTime":"1"', '"lastTransitionTime":"2"'],
+      ['"otherHeartbeatTime":"1"', '"otherHeartbeatTime":"2"'],
+      ['"apiVersion":"v1"', '"apiVersion":"v2"'],
+      ['"runtime":"a"', '"runtime":"b"'],
+      ['"time":"a\\"b"', '"time":"a\\"c"'],
+    ] as const) expect(mask(`{${x}}`)).not.toBe(mask(`{${y}}`));
   });
 });

@@ -24,6 +24,7 @@ import { EpictetusError, errorCode, errorMessage, registerSecrets } from '../mod
 import type { NodeSnapshot } from '../model/types.js';
 import { Metrics } from '../server/metrics.js';
 import { buildHandler, listen } from '../server/server.js';
+import { fullCollector } from '../util/gc.js';
 
 
 /** A refused token stops the service with one clear error; an unreachable API does not (it is retried). */
@@ -119,6 +120,7 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
   // The loop
   const removals = new RemovalTracker(config.policy, removalObserver(metrics, log));
   const holds = config.hold.enabled ? holdManager(config, kubeApi, sources, events, metrics, log) : undefined;
+  const collect = fullCollector();
   const controller = new Controller({
     zoneIds: config.cloudflare.zoneIds, rediscoverZones: config.cloudflare.discoverZones,
     ownerId: config.ownerId, ownerAliases: config.ownerAliases, changePolicy: config.changePolicy,
@@ -129,6 +131,13 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
   }, {
     provider, sources: sources.list(), signals: () => sources.signals(), log, canWrite: isLeader,
     hooks: {
+      // After the burst of garbage a full sync makes, once the loop has nothing else to do.
+      ...(collect ? {
+        fullSyncEnded: () => setImmediate(() => {
+          const c = collect();
+          if (c) log.debug({ ms: c.ms, liveMiB: Math.round(c.liveBytes / 2 ** 20), rssMiB: Math.round(c.rssBytes / 2 ** 20) }, 'collected the garbage of a full sync');
+        }),
+      } : {}),
       reconciled: (result) => {
         metrics.reconciles.inc({ result });
         holds?.sync(controller.publishedIps(), isLeader());

@@ -58,6 +58,8 @@ export interface ControllerHooks {
   applied?(changes: Changes, at: number): void;
   serviceProblem?(problem: ServiceProblem): void;
   claimRefused?(refusal: RefusedClaim): void;
+  /** A full sync (every zone's records listed and planned) ended: a good moment to collect garbage. */
+  fullSyncEnded?(): void;
 }
 
 /** Every signal, as the sources have it now, with what the claims' resolution found. */
@@ -381,6 +383,7 @@ export class Controller {
       this.everSynced = true;
       this.lastSuccessfulSync = this.lastReconcile;
       this.scheduleFullSync();
+      hooks?.fullSyncEnded?.();
     }
     this.counts[calls > 0 ? 'ok' : 'noop']++;
     hooks?.reconciled?.(calls > 0 ? 'changed' : 'noop');

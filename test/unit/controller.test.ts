@@ -79,6 +79,33 @@ describe('controller', () => {
     await controller.stop();
   });
 
+  it('says when a full sync ended (for the garbage collection after it), and not after a reconcile for an event', async () => {
+    const provider = new FakeProvider();
+    const ended: number[] = [];
+    const nodes = new Map([['n1', node('n1', { ipv4: ['1.1.1.1'] })]]);
+    const controller = new Controller({
+      zoneIds: ['z'], rediscoverZones: false, ownerId: 'default', minRecordsPerHostname: 1, syncIntervalMs: 60_000, retryBaseDelayMs: 10, quietMs: 20,
+    }, {
+      provider, log, sources: [{ name: 'nodes', status: () => listed }],
+      signals: () => ({ nodes: [...nodes.values()], hostnames: [host('app.example.com')], conflicts: [], problems: [], refusedClaims: [] }),
+      hooks: { fullSyncEnded: () => ended.push(provider.lists) },
+    });
+    controller.start();
+    await controller.idle();
+    expect(ended).toEqual([1]);
+    nodes.set('n2', node('n2', { ipv4: ['2.2.2.2'] }));
+    controller.onSourceChange('nodes');
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(provider.contents('app.example.com')).toEqual(['1.1.1.1', '2.2.2.2']);
+    expect(ended).toEqual([1]);
+    controller.request('full-sync', true, 0);
+    await new Promise((r) => setTimeout(r, 5));
+    await controller.idle();
+    expect(ended).toEqual([1, 2]);
+    await controller.stop();
+  });
+
   it('names a deleted node in its removal', async () => {
     const { controller, change } = setup([node('n1', { ipv4: ['1.1.1.1'] }), node('n2', { ipv4: ['2.2.2.2'] })]);
     controller.start();

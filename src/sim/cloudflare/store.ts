@@ -99,14 +99,13 @@ export class Store {
   }
 
   /**
-   * Runs several operations on a draft of the zone and commits the draft only if `fn` returns;
-   * a thrown error discards it, so either every change happens or none does.
+   * Runs several operations on the zone as one transaction: a thrown error undoes every write
+   * `fn` made, so either every change happens or none does.
    */
   transact<T>(zoneId: string, fn: (draft: ZoneState, ctx: OpContext) => { value: T; changes: Change[] }): T {
     const { at, ctx } = this.clock();
-    const draft = this.state(zoneId).clone();
-    const { value, changes } = fn(draft, ctx);
-    this.zones.set(zoneId, draft);
+    const state = this.state(zoneId);
+    const { value, changes } = state.transaction(() => fn(state, ctx));
     for (const change of changes) this.publish({ at, kind: change.kind, zoneId, record: copyRecord(change.record) });
     return value;
   }

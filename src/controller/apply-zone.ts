@@ -52,6 +52,30 @@ function keyOf(zoneId: string, o: Op): string {
   return o.kind === 'create' ? opKey.create(zoneId, o.op) : opKey[o.kind](zoneId, o.op.record.id);
 }
 
+/** Batches of creates and edits sent at once (a first sync of 5,000 nodes is 75 batches of 200). */
+export const BATCHES_IN_FLIGHT = 2;
+
+/**
+ * `fn` over every item, at most `width` at a time, in order of start. After a failure no new item
+ * starts; the ones running are waited for (their commits are counted), then the first error is thrown.
+ */
+async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  if (failure !== undefined) throw failure.err;
+}
+
 function chunks(ops: readonly Op[], limit: number): Op[][] {
   const out: Op[][] = [];
   for (let i = 0; i < ops.length; i += limit) out.push(ops.slice(i, i + limit));
@@ -116,8 +140,23 @@ export async function applyZone(
   const deletes = changes.deletes.map((op): Op => ({ kind: 'delete', op }));
   const limit = opts.batchLimit ?? BATCH_LIMIT;
   const createRefused = () => [...out.refused.keys()].some((k) => k.startsWith('create '));
+  const all = chunks([...first, ...deletes], limit);
+  // The batches with no deletion (creates and edits: a first sync, many nodes joining) go two at a
+  // time: each is its own transaction at Cloudflare, and their order does not matter. Those with
+  // deletions follow one by one, once every create before them is committed.
+  const lead = all.findIndex((b) => b.some((o) => o.kind === 'delete'));
+  const together = lead < 0 ? all : all.slice(0, lead);
+  await inParallel(together, BATCHES_IN_FLIGHT, async (batch) => {
+    try {
+      await send(batch);
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      if (batch.length === 1) refuse(batch[0]!, err);
+      else await isolate(batch);
+    }
+  });
   let withheld = false;
-  for (const batch of chunks([...first, ...deletes], limit)) {
+  for (const batch of lead < 0 ? [] : all.slice(lead)) {
     const others = batch.filter((o) => o.kind !== 'delete');
     const dels = batch.filter((o) => o.kind === 'delete');
     if (createRefused() && dels.length > 0) {

@@ -68,14 +68,39 @@ function hostnameReasons(node: NodeSnapshot, spec: HostnameSpec, signals: Signal
   return out;
 }
 
+/**
+ * Each snapshot's verdict under a policy, kept while it cannot change by itself (no grace period
+ * running): snapshots are replaced, never changed, so a node event re-evaluates only its node.
+ */
+const verdictOf = new WeakMap<NodeSnapshot, { readonly policy: NodePolicy; readonly verdict: NodeVerdict }>();
+
+function verdict(node: NodeSnapshot, policy: NodePolicy, now: number): NodeVerdict {
+  const kept = verdictOf.get(node);
+  if (kept !== undefined && kept.policy === policy) return kept.verdict;
+  const v = evaluateNode(node, policy, now);
+  if (v.recheckAt === undefined) verdictOf.set(node, { policy, verdict: v });
+  return v;
+}
+
+const byName = (a: NodeSnapshot, b: NodeSnapshot) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The nodes sorted by name (a list arrives sorted: then only checked). */
+function sortedByName(nodes: readonly NodeSnapshot[]): readonly NodeSnapshot[] {
+  for (let i = 1; i < nodes.length; i++) if (byName(nodes[i - 1]!, nodes[i]!) > 0) return [...nodes].sort(byName);
+  return nodes;
+}
+
+/** A hostname that takes every node the policy allows: no filter, no endpoints, no probe. */
+const takesEvery = (spec: HostnameSpec) => !spec.controlPlaneOnly && spec.nodeSelector === null && !spec.serveFrom && !spec.probe;
+
 export function desiredState(
   signals: Signals,
   types: readonly RecordType[],
   policy: NodePolicy = DEFAULT_POLICY,
   now: number = Date.now(),
 ): Desired {
-  const sorted = [...signals.nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const verdicts = sorted.map((n) => evaluateNode(n, policy, now));
+  const sorted = sortedByName(signals.nodes);
+  const verdicts = sorted.map((n) => verdict(n, policy, now));
   const clusterIps = new Map<string, string[]>();
   for (const node of sorted) for (const type of ['A', 'AAAA'] as const) for (const ip of ipsOf(node, type)) addTo(clusterIps, ip, node.name);
   const eligible = sorted.filter((_, i) => verdicts[i]?.eligible);
@@ -84,11 +109,16 @@ export function desiredState(
   for (const [name, why] of signals.inDoubt ?? []) if (!claimed.has(name)) frozen.set(name, why);
   const targets = new Map<string, ReadonlyMap<RecordType, IpTargets>>();
   const excludedFor = new Map<string, Map<string, string[]>>();
+  let everyEligible: ReadonlyMap<RecordType, IpTargets> | undefined; // shared by the hostnames that take every node
   for (const spec of signals.hostnames) {
     const missing = spec.nodeSelector && signals.carriedLabels
       ? selectorKeys(spec.nodeSelector).filter((k) => !signals.carriedLabels?.has(k)) : [];
     if (missing.length > 0) {
       frozen.set(spec.name, `waiting for the node re-list that brings label ${missing.join(', ')}`);
+      continue;
+    }
+    if (takesEvery(spec) && everyEligible !== undefined) {
+      targets.set(spec.name, everyEligible);
       continue;
     }
     const serving: NodeSnapshot[] = [];
@@ -105,6 +135,7 @@ export function desiredState(
       byType.set(type, ips);
     }
     targets.set(spec.name, byType);
+    if (takesEvery(spec)) everyEligible = byType;
   }
   const rechecks = verdicts.map((v) => v.recheckAt).filter((t): t is number => t !== undefined);
   return {

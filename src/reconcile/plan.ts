@@ -142,6 +142,30 @@ export function contentIp(record: DnsRecord): string {
   return ip;
 }
 
+/** A zone's A/AAAA records by lower-case name and type, and its external-dns names: once per records array. */
+interface Grouped {
+  readonly byName: ReadonlyMap<string, Partial<Record<string, DnsRecord[]>>>;
+  readonly externalDns: ReadonlySet<string>;
+}
+const groupedOf = new WeakMap<readonly DnsRecord[], Grouped>();
+
+function grouped(records: readonly DnsRecord[]): Grouped {
+  let g = groupedOf.get(records);
+  if (g === undefined) {
+    const byName = new Map<string, Partial<Record<string, DnsRecord[]>>>();
+    for (const record of records) {
+      if (!HANDLED_TYPES.includes(record.type as RecordType)) continue;
+      const name = record.name.toLowerCase();
+      let byType = byName.get(name);
+      if (byType === undefined) byName.set(name, byType = {});
+      (byType[record.type] ??= []).push(record);
+    }
+    g = { byName, externalDns: externalDnsNames(records) };
+    groupedOf.set(records, g);
+  }
+  return g;
+}
+
 function wantedTtl(spec: HostnameSpec): number {
   return spec.proxied ? 1 : spec.ttl;
 }
@@ -220,23 +244,23 @@ export function plan(input: PlanInput): Plan {
   const left: Array<{ zoneId: string; record: DnsRecord }> = []; // ours, in a zone that is no longer the hostname's
   const edns = new Set<string>();
   for (const [zoneId, records] of input.records) {
-    for (const n of externalDnsNames(records)) edns.add(`${zoneId} ${n}`);
-    for (const record of records) {
-      if (!HANDLED_TYPES.includes(record.type as RecordType)) continue;
-      const name = record.name.toLowerCase();
-      const mine = ownership(record);
+    const g = grouped(records);
+    for (const n of g.externalDns) edns.add(`${zoneId} ${n}`);
+    for (const [name, byType] of g.byName) {
       if (frozenWhy(name) !== undefined) continue;
-      if (!specs.has(name)) {
-        if (mine === 'ours' || mine === 'alias') addDelete(zoneId, { record, node: null, reason: 'hostname-unclaimed' });
+      const isHome = assignment.home.get(name)?.id === zoneId;
+      if (specs.has(name) && isHome) {
+        home.set(name, byType);
         continue;
       }
-      if (assignment.home.get(name)?.id !== zoneId) {
-        if (mine === 'ours' || mine === 'alias') left.push({ zoneId, record });
-        continue;
+      for (const type of HANDLED_TYPES) {
+        for (const record of byType[type] ?? []) {
+          const mine = ownership(record);
+          if (mine !== 'ours' && mine !== 'alias') continue;
+          if (!specs.has(name)) addDelete(zoneId, { record, node: null, reason: 'hostname-unclaimed' });
+          else left.push({ zoneId, record });
+        }
       }
-      let byType = home.get(name);
-      if (byType === undefined) home.set(name, byType = {});
-      (byType[record.type] ??= []).push(record);
     }
   }
 

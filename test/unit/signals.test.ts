@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EndpointState, HostnameSpec, NodeSnapshot, ProbeVerdict } from '../../src/model/types.js';
 import { desiredState } from '../../src/reconcile/desired.js';
+import { DEFAULT_POLICY } from '../../src/reconcile/policy.js';
+import { parseSelector } from '../../src/reconcile/selector.js';
 import { endpointState, endpointStates } from '../../src/reconcile/endpoints.js';
 import { KUBE_PROXY_PROBE, parseProbe, probeKey } from '../../src/reconcile/probe-spec.js';
 import { planOne } from '../helpers/plan.js';
@@ -95,5 +97,26 @@ describe('a node being deleted', () => {
     const deleting = nodes.map((n) => (n.name === 'n1' ? n : { ...n, deleting: true }));
     const p = run(host('app.example.com'), { nodes: deleting }, 0.5);
     expect(removed(p)).toEqual(['n2 being-deleted', 'n3 being-deleted', 'n4 being-deleted']);
+  });
+});
+
+describe('the desired state, computed again for every event', () => {
+  it('keeps a verdict only while it cannot change by itself: a grace period running is looked at again', () => {
+    const t = 1_000_000;
+    const n = node('n1', { ipv4: ['1.0.0.1'], ready: 'False', readySince: t });
+    const spec = host('app.example.com');
+    const at = (now: number, policy = DEFAULT_POLICY) => desiredState({ nodes: [n], hostnames: [spec] }, ['A'], policy, now).verdicts[0];
+    expect(at(t + 1_000)).toMatchObject({ eligible: true, recheckAt: t + DEFAULT_POLICY.notReadyGraceMs });
+    expect(at(t + DEFAULT_POLICY.notReadyGraceMs)).toMatchObject({ eligible: false, reasons: ['not-ready'] });
+    // The same snapshot under another policy is judged by that policy.
+    expect(at(t + DEFAULT_POLICY.notReadyGraceMs, { ...DEFAULT_POLICY, removeOnNotReady: false })).toMatchObject({ eligible: true });
+  });
+
+  it('hostnames that take every node share their addresses; a filtered one has its own', () => {
+    const ns = [node('b', { ipv4: ['1.0.0.2'], labels: { pool: 'web' } }), node('a', { ipv4: ['1.0.0.1'] })];
+    const d = desiredState({ nodes: ns, hostnames: [host('x.example.com'), host('w.example.com', { nodeSelector: parseSelector('pool=web') }), host('y.example.com')] }, ['A']);
+    const ips = (h: string) => [...(d.targets.get(h)?.get('A')?.keys() ?? [])];
+    expect([ips('x.example.com'), ips('w.example.com'), ips('y.example.com')]).toEqual([['1.0.0.1', '1.0.0.2'], ['1.0.0.2'], ['1.0.0.1', '1.0.0.2']]);
+    expect(d.verdicts.map((v) => v.name)).toEqual(['a', 'b']); // sorted, though listed out of order
   });
 });

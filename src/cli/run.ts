@@ -131,13 +131,13 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
   }, {
     provider, sources: sources.list(), signals: () => sources.signals(), log, canWrite: isLeader,
     hooks: {
-      // After the burst of garbage a full sync makes; a second later, so that the loop (and the
+      // After the burst of garbage a full sync makes; a moment later, so that the loop (and the
       // readiness it just earned) answers first.
       ...(collect ? {
         fullSyncEnded: () => setTimeout(() => {
           const c = collect();
           if (c) log.debug({ ms: c.ms, liveMiB: Math.round(c.liveBytes / 2 ** 20), rssMiB: Math.round(c.rssBytes / 2 ** 20) }, 'collected the garbage of a full sync');
-        }, 1_000).unref(),
+        }, 100).unref(),
       } : {}),
       reconciled: (result) => {
         metrics.reconciles.inc({ result });

@@ -71,8 +71,9 @@ export interface ProviderOptions {
 
 /**
  * One string per distinct value within a listing: a zone's thousands of records repeat a few
- * names, types and comments, each a separate copy as JSON.parse makes them (~200 bytes a node
- * at three hostnames). Scoped to one call, so it holds nothing once the call returns.
+ * names, types and comments, and each node's address once per hostname, each a separate copy as
+ * JSON.parse makes them (~260 bytes a node at three hostnames). Scoped to one call, so it holds
+ * nothing once the call returns.
  */
 function interner(): (s: string) => string {
   const seen = new Map<string, string>();
@@ -86,7 +87,7 @@ function interner(): (s: string) => string {
 
 function toRecord(r: ApiRecord, intern: (s: string) => string = (s) => s): DnsRecord {
   return {
-    id: r.id, name: intern(r.name.toLowerCase()), type: intern(r.type), content: r.content ?? '',
+    id: r.id, name: intern(r.name.toLowerCase()), type: intern(r.type), content: intern(r.content ?? ''),
     ttl: r.ttl ?? 1, proxied: r.proxied === true, comment: r.comment === undefined || r.comment === null ? null : intern(r.comment),
   };
 }

@@ -61,9 +61,13 @@ function fieldPattern(field: string): string {
   return word === 0 ? `"${escape(field)}` : `(?<="${escape(field.slice(0, word))})${escape(field.slice(word))}`;
 }
 
-/** 128 bits of SHA-256 of the text with the volatile values (and the last word of their keys) removed. */
+/**
+ * SHA-256 of the text with the volatile values (and the last word of their keys) removed, as a
+ * 32-character one-byte string: kept per item, so no slice of a longer string (which would keep
+ * that string too).
+ */
 function fingerprint(text: string, volatile: RegExp): string {
-  return hash('sha256', text.replace(volatile, ''), 'base64').slice(0, 22);
+  return hash('sha256', text.replace(volatile, ''), 'latin1');
 }
 
 export interface SourceStatus {

@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ListPage, ResourceApi } from '../../src/kube/api.js';
 import { nodeCodec } from '../../src/kube/codecs.js';
-import { fingerprint, ListWatch, type Change } from '../../src/kube/list-watch.js';
+import { ListWatch, volatilePattern, type Change } from '../../src/kube/list-watch.js';
 import { BASE_LABELS } from '../../src/kube/snapshot.js';
 import type { NodeSnapshot } from '../../src/model/types.js';
 import { createLogger } from '../../src/log/logger.js';
-import { makeNode } from '../../src/sim/kube/index.js';
 import { waitFor } from '../helpers/service.js';
 
 const log = createLogger({ level: 'silent', format: 'json', secrets: () => [] });
@@ -140,24 +138,14 @@ describe('list and watch (nodes)', () => {
   });
 });
 
-describe('the heartbeat fingerprint', () => {
-  const FIELDS = ['lastHeartbeatTime', 'resourceVersion', 'time'];
-  const mask = (text: string) => fingerprint(text, FIELDS);
-  const sha = (text: string) => createHash('sha256').update(text).digest('latin1');
+describe('the heartbeat mask', () => {
+  const mask = (text: string) => text.replace(volatilePattern(['lastHeartbeatTime', 'resourceVersion', 'time']), '');
 
-  it('leaves out the values of exactly the volatile fields', () => {
+  it('removes the values of exactly the volatile fields', () => {
     const a = '{"metadata":{"name":"n1","resourceVersion":"10","managedFields":[{"time":"2026-01-01T00:00:00Z"}]},"status":{"conditions":[{"type":"Ready","lastHeartbeatTime":"2026-01-01T00:00:00Z","lastTransitionTime":"2025-01-01T00:00:00Z"}]}}';
     const b = a.replace('"10"', '"11"').replaceAll('2026-01-01T00:00:00Z', '2026-01-01T00:00:10Z');
     expect(mask(a)).toBe(mask(b));
-    expect(mask(a)).not.toBe(mask(a.replace('"lastTransitionTime":"2025-01-01T00:00:00Z"', '"lastTransitionTime":"2025-01-01T00:00:01Z"')));
-  });
-
-  it('is the hash of what one pattern of all the fields leaves, on a realistic Node and on fields side by side', () => {
-    const all = /"(?:lastHeartbeatTime|resourceVersion|time)":"[^"\\]*"/g;
-    const node = JSON.stringify({ type: 'MODIFIED', object: makeNode('node-1', { externalIP: '198.18.0.1', realistic: true }) });
-    const packed = '{"time":"a","resourceVersion":"1","lastHeartbeatTime":"b","time":"c\\"d","x":"time"}';
-    for (const text of [node, packed]) expect(mask(text)).toBe(sha(text.replace(all, '')));
-    expect(mask('{"a":1}')).toBe(sha('{"a":1}'));
+    expect(mask(a)).toContain('"lastTransitionTime":"2025-01-01T00:00:00Z"');
   });
 
   it('keeps every other field whose name ends the same way, and values it cannot read plainly', () => {

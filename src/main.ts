@@ -25,7 +25,8 @@ if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR_NEEDED) {
  * environment) unless it was given one already. The new image also gets MALLOC_ARENA_MAX=2
  * unless set: glibc otherwise keeps up to 8 malloc arenas per core for V8's and libuv's threads,
  * each holding freed memory (at 5,000 nodes under heartbeats, RSS after the second periodic full
- * sync 141 MiB with it, 155 MiB without, in one run each).
+ * sync 141 MiB with it, 155 MiB without, in one run each), and `--expose-gc`, for the collection
+ * after a large full sync (src/util/gc.ts).
  */
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
 const SEMI_SPACE_MB = 8;
@@ -35,7 +36,7 @@ function withSemiSpaceLimit(argv: readonly string[]): void {
   const script = process.argv[1];
   if (given || typeof process.execve !== 'function' || script === undefined) return;
   try {
-    process.execve(process.execPath, [process.execPath, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`, ...process.execArgv, script, ...argv],
+    process.execve(process.execPath, [process.execPath, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`, '--expose-gc', ...process.execArgv, script, ...argv],
       { MALLOC_ARENA_MAX: '2', ...process.env });
   } catch {
     // Not replaced (a platform without execve): carry on with V8's defaults.

@@ -134,8 +134,8 @@ async function run(config: Config, kc: KubeConnection, token: TokenSource, log: 
       // After the burst of garbage a full sync makes; a moment later, so that the loop (and the
       // readiness it just earned) answers first.
       ...(collect ? {
-        fullSyncEnded: () => setTimeout(() => {
-          const c = collect();
+        fullSyncEnded: (recordsRead) => setTimeout(() => {
+          const c = collect(recordsRead);
           if (c) log.debug({ ms: c.ms, liveMiB: Math.round(c.liveBytes / 2 ** 20), rssMiB: Math.round(c.rssBytes / 2 ** 20) }, 'collected the garbage of a full sync');
         }, 100).unref(),
       } : {}),

@@ -59,7 +59,7 @@ export interface ControllerHooks {
   serviceProblem?(problem: ServiceProblem): void;
   claimRefused?(refusal: RefusedClaim): void;
   /** A full sync (every zone's records listed and planned) ended: a good moment to collect garbage. */
-  fullSyncEnded?(): void;
+  fullSyncEnded?(recordsRead: number): void;
 }
 
 /** Every signal, as the sources have it now, with what the claims' resolution found. */
@@ -383,7 +383,7 @@ export class Controller {
       this.everSynced = true;
       this.lastSuccessfulSync = this.lastReconcile;
       this.scheduleFullSync();
-      hooks?.fullSyncEnded?.();
+      hooks?.fullSyncEnded?.([...this.cache.current().values()].reduce((n, r) => n + r.length, 0));
     }
     this.counts[calls > 0 ? 'ok' : 'noop']++;
     hooks?.reconciled?.(calls > 0 ? 'changed' : 'noop');

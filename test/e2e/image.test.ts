@@ -65,16 +65,19 @@ describe('the image\'s content: the bundle alone', () => {
     const w = world;
     const proc = spawn(process.execPath, ['dist/main.js', 'run'], {
       cwd: app, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', HEALTH_PORT: '0', ...w.env },
+      env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', HEALTH_PORT: '0', LOG_LEVEL: 'debug', ...w.env },
     });
     const service = new ServiceProcess(proc);
     try {
       await service.waitReady(30_000);
+      // --expose-gc too: the collection after the first full sync ran (src/util/gc.ts).
+      await waitFor(() => service.logs.some((l) => l.msg === 'collected the garbage of a full sync') || undefined, 10_000, 'the collection after the first full sync');
       const records = () => w.cloudflare.records(w.zoneId).filter((r) => r.name === w.hostnames[0] && r.type === 'A').map((r) => r.content).sort();
       await waitFor(() => JSON.stringify(records()) === JSON.stringify([simNodeIp(1), simNodeIp(2)].sort()) || undefined, 15_000, 'both records');
       // Re-executed in place: the same process, now with the flag (src/main.ts).
       const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
       expect(cmdline).toContain('--max-semi-space-size=8');
+      expect(cmdline).toContain('--expose-gc');
       expect(cmdline.slice(-2)).toEqual([join(app, 'dist', 'main.js'), 'run']);
       expect(readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
       expect(await service.stop('SIGTERM')).toBe(0);

@@ -88,21 +88,21 @@ describe('controller', () => {
     }, {
       provider, log, sources: [{ name: 'nodes', status: () => listed }],
       signals: () => ({ nodes: [...nodes.values()], hostnames: [host('app.example.com')], conflicts: [], problems: [], refusedClaims: [] }),
-      hooks: { fullSyncEnded: () => ended.push(provider.lists) },
+      hooks: { fullSyncEnded: (records) => ended.push(provider.lists * 100 + records) },
     });
     controller.start();
     await controller.idle();
-    expect(ended).toEqual([1]);
+    expect(ended).toEqual([101]); // one listing, one record read
     nodes.set('n2', node('n2', { ipv4: ['2.2.2.2'] }));
     controller.onSourceChange('nodes');
     await new Promise((r) => setTimeout(r, 5));
     await controller.idle();
     expect(provider.contents('app.example.com')).toEqual(['1.1.1.1', '2.2.2.2']);
-    expect(ended).toEqual([1]);
+    expect(ended).toEqual([101]);
     controller.request('full-sync', true, 0);
     await new Promise((r) => setTimeout(r, 5));
     await controller.idle();
-    expect(ended).toEqual([1, 2]);
+    expect(ended).toEqual([101, 202]);
     await controller.stop();
   });
 

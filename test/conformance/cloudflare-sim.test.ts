@@ -3,7 +3,7 @@
 import Cloudflare from 'cloudflare';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudflareSim } from '../../src/sim/cloudflare/index.js';
-import { call, sdk, startSim, ZONE } from '../helpers/cloudflare.js';
+import { call, fakeToken, sdk, startSim, ZONE } from '../helpers/cloudflare.js';
 
 let sim: CloudflareSim;
 let client: Cloudflare;
@@ -40,7 +40,7 @@ describe('official SDK: tokens and zones', () => {
   });
 
   it('raises AuthenticationError (401, code 1000) for any other token', async () => {
-    const bad = sdk(sim, { token: 'SimToken_not-the-right-one-0000000000000' });
+    const bad = sdk(sim, { token: fakeToken('not-the-right-one-') });
     for (const request of [() => bad.user.tokens.verify(), () => bad.dns.records.list({ zone_id: zoneId })]) {
       const err = await apiError(request());
       expect(err).toBeInstanceOf(Cloudflare.AuthenticationError);

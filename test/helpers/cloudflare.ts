@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import Cloudflare from 'cloudflare';
 import { CloudflareSim, type CloudflareSimOptions } from '../../src/sim/cloudflare/index.js';
 
-/** A fake of a Cloudflare token's shape (40 characters), built so that nothing committed looks like a real one. */
-export const TOKEN = `SimToken_${'0'.repeat(31)}`;
+/** A fake of a Cloudflare token's shape (40 characters) named `what`, built so that nothing committed looks like a real one. */
+export const fakeToken = (what = ''): string => `SimToken_${what}`.padEnd(40, '0');
+export const TOKEN = fakeToken();
 export const ZONE = 'example.com';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -6,7 +6,7 @@ import { createCloudflareProvider, type CallInfo, type ProviderOptions } from '.
 import { EpictetusError } from '../../src/model/errors.js';
 import type { Changes, RecordCreate } from '../../src/model/types.js';
 import type { CloudflareSim } from '../../src/sim/cloudflare/index.js';
-import { startSim, TOKEN, ZONE } from '../helpers/cloudflare.js';
+import { fakeToken, startSim, TOKEN, ZONE } from '../helpers/cloudflare.js';
 
 let sim: CloudflareSim;
 let zoneId: string;
@@ -201,7 +201,7 @@ describe('errors', () => {
   });
 
   it('reads the token at every call, and never puts it in a message', async () => {
-    let token = 'SimToken_rotated-away-000000000000000000';
+    let token = fakeToken('rotated-away-');
     const p = provider({ apiToken: () => token });
     const err = await failure(p.listRecords(zoneId));
     expect(err).toMatchObject({ code: 'EPI_CF_AUTH', status: 401, apiCodes: [1000] });
@@ -214,7 +214,7 @@ describe('errors', () => {
 describe('verifyToken', () => {
   it('accepts the token, and refuses a wrong one', async () => {
     await provider().verifyToken();
-    const err = await failure(provider({ apiToken: () => 'SimToken_wrong-0000000000000000000000000' }).verifyToken());
+    const err = await failure(provider({ apiToken: () => fakeToken('wrong-') }).verifyToken());
     expect(err).toMatchObject({ code: 'EPI_CF_AUTH', apiCodes: [1000] });
     expect(sim.requests.map((r) => `${r.path} ${r.status}`)).toEqual([
       '/client/v4/user/tokens/verify 200',

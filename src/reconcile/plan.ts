@@ -149,6 +149,11 @@ interface Grouped {
 }
 const groupedOf = new WeakMap<readonly DnsRecord[], Grouped>();
 
+/** A zone's A/AAAA records by lower-case name, then type (shared: never to be changed). */
+export function recordsByName(records: readonly DnsRecord[]): Grouped['byName'] {
+  return grouped(records).byName;
+}
+
 function grouped(records: readonly DnsRecord[]): Grouped {
   let g = groupedOf.get(records);
   if (g === undefined) {

@@ -2,7 +2,7 @@
 import type { DnsRecord } from '../model/types.js';
 import type { Desired } from './desired.js';
 import { ownerOf } from './ownership.js';
-import { contentIp, type Plan } from './plan.js';
+import { contentIp, recordsByName, type Plan } from './plan.js';
 import { assignZones, type Zone } from './zones.js';
 
 export interface RecordView {
@@ -24,25 +24,13 @@ export function recordViews(desired: Desired, zones: readonly Zone[], records: R
   const skipped = new Set(plan.skipped.map((d) => d.record.id));
   const foreign = new Map(plan.foreign.map((f) => [f.id, f]));
   const frozen = new Map(plan.hostnames.filter((h) => h.frozen).map((h) => [h.name, h.frozen ?? '']));
-  // Each zone's A/AAAA records by name, once per zone rather than once per hostname.
-  const byName = new Map<string, Map<string, DnsRecord[]>>();
-  for (const zone of new Set(home.values())) {
-    const names = new Map<string, DnsRecord[]>();
-    for (const r of records.get(zone.id) ?? []) {
-      if (r.type !== 'A' && r.type !== 'AAAA') continue;
-      const name = r.name.toLowerCase();
-      const list = names.get(name);
-      if (list === undefined) names.set(name, [r]);
-      else list.push(r);
-    }
-    byName.set(zone.id, names);
-  }
   const out = new Map<string, RecordView[]>();
   for (const spec of desired.hostnames) {
     const zone = home.get(spec.name);
     const list: RecordView[] = [];
     const present = new Set<string>();
-    for (const r of (zone ? byName.get(zone.id)?.get(spec.name) : undefined) ?? []) {
+    const byType = zone ? recordsByName(records.get(zone.id) ?? []).get(spec.name) : undefined;
+    for (const r of [...byType?.A ?? [], ...byType?.AAAA ?? []]) {
       const ip = contentIp(r);
       const wanted = desired.targets.get(spec.name)?.get(r.type as 'A' | 'AAAA')?.has(ip) === true;
       const h = held.get(r.id);

@@ -98,7 +98,11 @@ export class Controller {
   private stopped = false;
   private everSynced = false;
   private lastPlan: Plan | undefined;
-  private lastDesired: Desired | undefined;
+  /**
+   * What the last plan was made from. The desired state itself is not kept: its address maps cost
+   * ~200 bytes a node, and only the status page's record views read it (rebuilt from these).
+   */
+  private planned: { signals: Signals; excludedFor: Desired['excludedFor'] } | undefined;
   private lastSignals: ControllerSignals | undefined;
   private waitingFor: string[] = [];
   /** The first plan's lists were logged (a start-up phase operators and the benchmarks read). */
@@ -179,7 +183,7 @@ export class Controller {
       get nodeAddresses() {
         return Object.fromEntries((s?.nodes ?? []).map((n) => [n.name, { ipv4: n.ipv4, ipv6: n.ipv6, internal: n.internalIp ?? null }]));
       },
-      excludedFor: Object.fromEntries([...(this.lastDesired?.excludedFor ?? [])].map(([h, m]) => [h, Object.fromEntries(m)])),
+      excludedFor: Object.fromEntries([...(this.planned?.excludedFor ?? [])].map(([h, m]) => [h, Object.fromEntries(m)])),
       get hostnameRecords() { return views(); },
       hostnames: p?.hostnames ?? [],
       conflicts: s?.conflicts ?? [],
@@ -200,20 +204,25 @@ export class Controller {
 
   private lastVerdicts: ControllerStatus['verdicts'] = [];
   /** The last record views and what they were built from: rebuilt only when one of those changed. */
-  private views: { plan: Plan; desired: Desired; zones: readonly Zone[]; records: ReadonlyArray<readonly DnsRecord[]>; out: ControllerStatus['hostnameRecords'] } | undefined;
+  private views: { plan: Plan; signals: Signals; zones: readonly Zone[]; records: ReadonlyArray<readonly DnsRecord[]>; out: ControllerStatus['hostnameRecords'] } | undefined;
 
   private recordViewsNow(): ControllerStatus['hostnameRecords'] {
     const plan = this.lastPlan;
-    const desired = this.lastDesired;
-    if (plan === undefined || desired === undefined) return {};
+    const signals = this.planned?.signals;
+    if (plan === undefined || signals === undefined) return {};
     const zones = this.cache.known();
     const records = [...this.cache.current().values()];
     const v = this.views;
-    if (v !== undefined && v.plan === plan && v.desired === desired && v.zones === zones
+    if (v !== undefined && v.plan === plan && v.signals === signals && v.zones === zones
       && v.records.length === records.length && v.records.every((r, i) => r === records[i])) return v.out;
+    const desired = this.desiredFrom(signals, Date.now());
     const out = Object.fromEntries(recordViews(desired, zones, this.cache.current(), plan, this.opts.ownerId));
-    this.views = { plan, desired, zones, records, out };
+    this.views = { plan, signals, zones, records, out };
     return out;
+  }
+
+  private desiredFrom(signals: Signals, now: number): Desired {
+    return desiredState(signals, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
   }
 
   private scheduleFullSync(): void {
@@ -307,9 +316,9 @@ export class Controller {
   /** The plan from the signals and the records known now; the first pass of a reconcile reports what it finds. */
   private planNow(signals: ControllerSignals, report: boolean): Plan {
     const now = Date.now();
-    const desired = desiredState(signals, this.opts.recordTypes ?? ['A'], this.opts.policy, now);
+    const desired = this.desiredFrom(signals, now);
     this.lastVerdicts = desired.verdicts;
-    this.lastDesired = desired;
+    this.planned = { signals, excludedFor: desired.excludedFor };
     const p = plan({
       desired, zones: this.cache.known(), records: this.cache.current(),
       owner: this.opts.ownerId, ownerAliases: this.opts.ownerAliases ?? [],

@@ -100,7 +100,9 @@ export function toSnapshot(node: unknown, opts: SnapshotOptions): NodeSnapshot |
     uid: str(obj(o.metadata).uid),
     ipv4: orNoIps(uniqueSorted(ips.filter((i) => i.family === 4).map((i) => i.ip))),
     ipv6: orNoIps(uniqueSorted(ips.filter((i) => i.family === 6).map((i) => i.ip))),
-    taints: orNone(taints), ready, readySince: timeOf(readyCond.lastTransitionTime), addressProblem: problem,
+    // Only a node that is not Ready has a grace period to time: a Ready node's transition time
+    // would be one more number per node and one more change that matters to no rule.
+    taints: orNone(taints), ready, readySince: ready === 'True' ? undefined : timeOf(readyCond.lastTransitionTime), addressProblem: problem,
     unschedulable: spec.unschedulable === true, labels: orNone(labels),
     ...(str(obj(o.metadata).deletionTimestamp) !== undefined ? { deleting: true } : {}),
     ...(internalIp(status) !== undefined ? { internalIp: internalIp(status) } : {}),

@@ -25,7 +25,7 @@ export interface NodeSnapshot {
   /** Taint key -> value ('' when none); effects matter to no rule. */
   readonly taints: Readonly<Record<string, string>>;
   readonly ready: ReadyStatus;
-  /** When the Ready condition last changed (ms epoch), if the API said. */
+  /** While the node is not Ready: when its Ready condition last changed (ms epoch), if the API said. */
   readonly readySince: number | undefined;
   /** Why an address found outside status.addresses was not used, if one was rejected. */
   readonly addressProblem: string | undefined;

@@ -72,13 +72,15 @@ function hostnameReasons(node: NodeSnapshot, spec: HostnameSpec, signals: Signal
  * Each snapshot's verdict under a policy, kept while it cannot change by itself (no grace period
  * running): snapshots are replaced, never changed, so a node event re-evaluates only its node.
  */
-const verdictOf = new WeakMap<NodeSnapshot, { readonly policy: NodePolicy; readonly verdict: NodeVerdict }>();
+const verdictsUnder = new WeakMap<NodePolicy, WeakMap<NodeSnapshot, NodeVerdict>>();
 
 function verdict(node: NodeSnapshot, policy: NodePolicy, now: number): NodeVerdict {
-  const kept = verdictOf.get(node);
-  if (kept !== undefined && kept.policy === policy) return kept.verdict;
+  let kept = verdictsUnder.get(policy);
+  if (kept === undefined) verdictsUnder.set(policy, (kept = new WeakMap()));
+  const known = kept.get(node);
+  if (known !== undefined) return known;
   const v = evaluateNode(node, policy, now);
-  if (v.recheckAt === undefined) verdictOf.set(node, { policy, verdict: v });
+  if (v.recheckAt === undefined) kept.set(node, v);
   return v;
 }
 

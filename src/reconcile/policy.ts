@@ -54,6 +54,9 @@ export interface NodeVerdict {
   readonly detail?: string;
 }
 
+/** Shared by every eligible node's verdict (thousands of empty arrays otherwise). */
+const NO_REASONS: readonly string[] = Object.freeze([]);
+
 export function evaluateNode(node: NodeSnapshot, policy: NodePolicy, now: number): NodeVerdict {
   const reasons: string[] = [];
   let recheckAt: number | undefined;
@@ -78,8 +81,10 @@ export function evaluateNode(node: NodeSnapshot, policy: NodePolicy, now: number
   if (policy.honorExcludeLabel && node.labels[EXCLUDE_FROM_LB] !== undefined) reasons.push('excluded-from-lb');
   if (node.ipv4.length === 0 && node.ipv6.length === 0) reasons.push('no-external-ip');
   const detail = reasons.includes('no-external-ip') ? node.addressProblem : undefined;
+  // The common verdict as a plain literal: spreading adds unused slots to every one of thousands.
+  if (reasons.length === 0 && recheckAt === undefined) return { name: node.name, eligible: true, reasons: NO_REASONS };
   return {
-    name: node.name, eligible: reasons.length === 0, reasons,
+    name: node.name, eligible: reasons.length === 0, reasons: reasons.length === 0 ? NO_REASONS : reasons,
     ...(recheckAt === undefined ? {} : { recheckAt }), ...(detail === undefined ? {} : { detail }),
   };
 }

@@ -48,6 +48,16 @@ describe('node policy', () => {
     expect(v).toMatchObject({ reasons: ['no-external-ip'], detail: expect.stringContaining('10.0.0.0/8') });
   });
 
+  it('gives every eligible node a three-field verdict sharing one frozen empty reasons list (thousands of nodes keep theirs)', () => {
+    const a = evaluateNode(node('a', ip), DEFAULT_POLICY, NOW);
+    const b = evaluateNode(node('b', ip), DEFAULT_POLICY, NOW);
+    expect(a).toEqual({ name: 'a', eligible: true, reasons: [] });
+    expect(Object.keys(a)).toEqual(['name', 'eligible', 'reasons']);
+    expect(a.reasons).toBe(b.reasons);
+    expect(Object.isFrozen(a.reasons)).toBe(true);
+    expect(evaluateNode(node('c', { ...ip, ready: 'False', readySince: NOW - 10_000 }), DEFAULT_POLICY, NOW).reasons).toBe(a.reasons);
+  });
+
   it('says when a grace period ends, so the controller can look again then', () => {
     const v = evaluateNode(node('n', { ...ip, ready: 'False', readySince: NOW - 10_000 }), DEFAULT_POLICY, NOW);
     expect(v.recheckAt).toBe(NOW + 20_000);

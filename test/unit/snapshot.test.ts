@@ -63,3 +63,19 @@ describe('snapshot memory', () => {
     expect(a.ipv4).not.toBe(b.ipv4);
   });
 });
+
+describe('readiness in snapshots', () => {
+  const withReady = (status: string, at: string) => {
+    const n = makeNode('n', { externalIP: '203.0.113.5' }) as { status: { conditions: Array<{ type: string; status: string; lastTransitionTime: string }> } };
+    for (const c of n.status.conditions) if (c.type === 'Ready') Object.assign(c, { status, lastTransitionTime: at });
+    return toSnapshot(n, opts)!;
+  };
+
+  it('keep when a node stopped being Ready (its grace period is timed from it), not when a Ready node last changed', () => {
+    expect(withReady('False', '2026-12-01T10:00:00Z').readySince).toBe(Date.parse('2026-12-01T10:00:00Z'));
+    expect(withReady('Unknown', '2026-12-01T10:00:05Z').readySince).toBe(Date.parse('2026-12-01T10:00:05Z'));
+    expect(withReady('True', '2026-12-01T10:00:00Z').readySince).toBeUndefined();
+    expect(sameSnapshot(withReady('True', '2026-12-01T10:00:00Z'), withReady('True', '2026-12-01T11:00:00Z'))).toBe(true);
+    expect(sameSnapshot(withReady('False', '2026-12-01T10:00:00Z'), withReady('False', '2026-12-01T11:00:00Z'))).toBe(false);
+  });
+});

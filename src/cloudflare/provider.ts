@@ -220,7 +220,13 @@ export function createCloudflareProvider(opts: ProviderOptions): DnsProvider & {
             throw appliedMaybe(err);
           }
         }, signal);
+        // The answer's strings become the request's where equal: a created record's content is then
+        // the node snapshot's own address string, not one more copy per record (~100 bytes a node).
         const intern = interner();
+        for (const op of [...body.posts, ...body.patches]) {
+          intern(op.content);
+          intern(op.comment);
+        }
         created.push(...(result.posts ?? []).map((r) => toRecord(r, intern)));
         updated.push(...(result.patches ?? []).map((r) => toRecord(r, intern)));
         deletedIds.push(...body.deletes.map((d) => d.id));

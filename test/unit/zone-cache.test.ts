@@ -1,7 +1,7 @@
 /** Which zones are read when: claimed ones every full sync, the others rarely, none extra when the budget is low, failed ones after their back-off. */
 import { describe, expect, it } from 'vitest';
 import type { ApplyResult, DnsProvider, RateBudget } from '../../src/cloudflare/provider.js';
-import { ZoneCache } from '../../src/controller/zone-cache.js';
+import { keepUnchanged, ZoneCache } from '../../src/controller/zone-cache.js';
 import { EpictetusError } from '../../src/model/errors.js';
 import type { DnsRecord } from '../../src/model/types.js';
 import type { Zone } from '../../src/reconcile/zones.js';
@@ -136,5 +136,43 @@ describe('zone reads', () => {
     expect(cache.known().map((z) => z.id)).toEqual(['z0', 'z2']);
     expect(cache.nextRetryAt()).toBeUndefined();
     expect(cache.status().zones.map((z) => z.read)).toEqual(['ok', 'ok']);
+  });
+});
+
+describe('a full sync re-reads unchanged records', () => {
+  const rec = (id: string, content: string, comment: string | null = 'heritage=epictetus'): DnsRecord =>
+    ({ id, name: 'app.example.com', type: 'A', content, ttl: 60, proxied: false, comment });
+  // JSON.parse makes new objects and strings each time: equal, never the same.
+  const relisted = (records: DnsRecord[]) => records.map((r) => JSON.parse(JSON.stringify(r)) as DnsRecord);
+
+  it('keeps the records already known, and their array when nothing changed', () => {
+    const before = [rec('1', '198.51.100.1'), rec('2', '198.51.100.2')];
+    expect(keepUnchanged(before, relisted(before))).toBe(before);
+  });
+
+  it('takes a changed, new or reordered listing as listed, reusing only the records equal to known ones', () => {
+    const before = [rec('1', '198.51.100.1'), rec('2', '198.51.100.2'), rec('3', '198.51.100.3')];
+    const listed = relisted([before[1]!, { ...before[0]!, content: '198.51.100.9' }, rec('4', '198.51.100.4')]);
+    const out = keepUnchanged(before, listed);
+    expect(out).toEqual(listed);
+    expect(out[0]).toBe(before[1]); // unchanged: the known object
+    expect(out[1]).toBe(listed[1]); // its content changed
+    expect(out[2]).toBe(listed[2]); // new
+    for (const field of ['name', 'type', 'ttl', 'proxied', 'comment'] as const) {
+      const changed = relisted([{ ...before[0]!, [field]: field === 'ttl' ? 300 : field === 'proxied' ? true : field === 'comment' ? null : 'x' }]);
+      expect(keepUnchanged(before, changed)[0], field).toBe(changed[0]);
+    }
+    const reordered = relisted([before[1]!, before[0]!, before[2]!]);
+    const out2 = keepUnchanged(before, reordered);
+    expect(out2).not.toBe(before);
+    expect(out2.map((r) => r.id)).toEqual(['2', '1', '3']);
+    expect(out2[0]).toBe(before[1]);
+  });
+
+  it('a zone read for the first time, or emptied, is taken as listed', () => {
+    const listed = [rec('1', '198.51.100.1')];
+    expect(keepUnchanged(undefined, listed)).toBe(listed);
+    expect(keepUnchanged([], listed)).toBe(listed);
+    expect(keepUnchanged(listed, [])).toEqual([]);
   });
 });

@@ -25,8 +25,11 @@ if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR_NEEDED) {
  * environment) unless it was given one already. The new image also gets MALLOC_ARENA_MAX=2
  * unless set: glibc otherwise keeps up to 8 malloc arenas per core for V8's and libuv's threads,
  * each holding freed memory (at 5,000 nodes under heartbeats, RSS after the second periodic full
- * sync 141 MiB with it, 155 MiB without, in one run each), and `--expose-gc`, for the collection
- * after a large full sync (src/util/gc.ts).
+ * sync 141 MiB with it, 155 MiB without, in one run each), and MALLOC_MMAP_THRESHOLD_=131072:
+ * glibc otherwise raises that threshold after freeing one large block (a Cloudflare list page's
+ * text), then serves large blocks from its main heap and keeps them when freed (at 5,000 nodes,
+ * that heap grew from 8 to 18 MiB over 2 minutes of heartbeats, to 10 MiB with it), and
+ * `--expose-gc`, for the collection after a large full sync (src/util/gc.ts).
  */
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
 const SEMI_SPACE_MB = 8;
@@ -37,7 +40,7 @@ function withSemiSpaceLimit(argv: readonly string[]): void {
   if (given || typeof process.execve !== 'function' || script === undefined) return;
   try {
     process.execve(process.execPath, [process.execPath, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`, '--expose-gc', ...process.execArgv, script, ...argv],
-      { MALLOC_ARENA_MAX: '2', ...process.env });
+      { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', ...process.env });
   } catch {
     // Not replaced (a platform without execve): carry on with V8's defaults.
   }

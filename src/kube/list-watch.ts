@@ -265,9 +265,13 @@ export class ListWatch<T> {
       const before = this.items.get(key);
       if (before === undefined) changes.push({ type: 'added', key, before, after, at });
       else if (!this.codec.same(before, after)) changes.push({ type: 'modified', key, before, after, at });
+      // Unchanged: the snapshot already known stays (its strings are the ones records and
+      // verdicts share), as a watch event that changes nothing leaves it.
+      else fresh.set(key, before);
     }
-    this.items.clear();
-    for (const [k, v] of fresh) this.items.set(k, v);
+    // In place: an unchanged item keeps its entry (and the key string its snapshot shares).
+    for (const key of gone) if (!fresh.has(key)) this.items.delete(key);
+    for (const [k, v] of fresh) if (this.items.get(k) !== v) this.items.set(k, v);
     // A listed object may differ from the version fingerprinted before: fingerprint afresh.
     this.fingerprints.clear();
     this.resourceVersion = rv;

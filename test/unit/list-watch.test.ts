@@ -91,6 +91,21 @@ describe('list and watch (nodes)', () => {
     stop.abort();
   });
 
+  it('keeps the snapshots a re-list finds unchanged (the same objects), and takes the changed ones', async () => {
+    const { api, source, stop } = setup();
+    api.items = [apiNode('a', '1.1.1.1'), apiNode('b', '2.2.2.2')];
+    await source.start(stop.signal);
+    await waitFor(() => api.watches[0]);
+    const [a, b] = [source.items.get('a'), source.items.get('b')];
+    api.items = [apiNode('a', '1.1.1.1', [], '30'), apiNode('b', '2.2.2.9')];
+    api.watches[0]!.emit('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+    await waitFor(() => api.watches[1]);
+    expect(source.items.get('a')).toBe(a);
+    expect(source.items.get('b')).not.toBe(b);
+    expect(source.items.get('b')?.ipv4).toEqual(['2.2.2.9']);
+    stop.abort();
+  });
+
   it('keeps trying after the watch fails, and ignores objects it cannot read', async () => {
     const { api, changes, source, stop } = setup();
     api.items = [apiNode('a', '1.1.1.1')];

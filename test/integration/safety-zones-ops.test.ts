@@ -11,6 +11,7 @@ import {
   annotatedService, batchCalls, commitsFromNow, deletions, described, dumpLogsIfFailed, enabled, fullSyncs, health, ipsOf, msgIncludes,
   reconcilesAfter, recordListsPerZone, retire, seed, waitForLogs, waitIps,
 } from '../helpers/scenario.js';
+import { fakeToken } from '../helpers/cloudflare.js';
 import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
 
 const HOST = 'app.example.com';
@@ -239,7 +240,7 @@ describe('case 12: how often zones are read', () => {
 
 describe('case 14: secrets are scrubbed where error text is kept', () => {
   it('an error answer that echoes the token shows it nowhere: /health, the status page, /metrics', async () => {
-    const TOKEN = 'ECHOED_secret_token_9876543210abcdef';
+    const TOKEN = fakeToken('echoed');
     world = await startWorld({ nodes: 2, token: TOKEN });
     const w = world;
     const proxy = await echoingProxy(w.cloudflare.baseUrl, (method, path) => method === 'POST' && path.endsWith('/dns_records/batch'));

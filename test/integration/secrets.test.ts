@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorld, type World } from '../../src/cli/world.js';
 import { makeNode } from '../../src/sim/kube/index.js';
+import { fakeToken } from '../helpers/cloudflare.js';
 import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
 
-const TOKEN = 'RECOGNISABLE_secret_token_4242424242';
+const TOKEN = fakeToken('recognisable');
 let world: World | undefined;
 const services: ServiceProcess[] = [];
 
@@ -46,7 +47,7 @@ describe('the API token', () => {
 
   it('a refused token stops the service at start-up with one clear error', async () => {
     world = await startWorld({ nodes: 1, token: TOKEN });
-    const s = startService({ ...world.env, CLOUDFLARE_API_TOKEN: 'WRONG_fake_token_0000000' });
+    const s = startService({ ...world.env, CLOUDFLARE_API_TOKEN: fakeToken('wrong') });
     services.push(s);
     expect(await s.exit).toBe(1);
     const out = allOutput(s);
@@ -64,7 +65,7 @@ describe('the API token', () => {
     const s = startService({ ...env, CLOUDFLARE_API_TOKEN_FILE: file });
     services.push(s);
     await s.waitReady();
-    const rotated = 'ROTATED_token_the_sim_refuses_1234';
+    const rotated = fakeToken('rotated-refused');
     writeFileSync(file, rotated);
     await s.waitForLog((l) => l.msg === 'Cloudflare API token reloaded from its file', 10_000);
     w.kube.createNode(makeNode('worker-9', { externalIP: '203.0.113.99' }));

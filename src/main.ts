@@ -29,17 +29,24 @@ if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR_NEEDED) {
  * glibc otherwise raises that threshold after freeing one large block (a Cloudflare list page's
  * text), then serves large blocks from its main heap and keeps them when freed (at 5,000 nodes,
  * that heap grew from 8 to 18 MiB over 2 minutes of heartbeats, to 10 MiB with it), and
- * `--expose-gc`, for the collection after a large full sync (src/util/gc.ts).
+ * `--expose-gc`, for the collection after a large full sync (src/util/gc.ts), and
+ * `--heap-growing-percent=100`: V8 starts marking the old generation once what is left below its
+ * limit is no more than the young generation's capacity, and under a steady allocation rate
+ * (thousands of heartbeats a second) it may grow the limit by the smallest step, 8 MB plus that
+ * capacity, which leaves exactly that: at 8 MB semi-spaces it then ran one full collection after
+ * another, ~4 a second, each freeing nothing, for tens of seconds (--trace-incremental-marking:
+ * "size 15MB, limit 31MB, slack 16MB"). A limit of twice what is live leaves the margin.
  */
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
 const SEMI_SPACE_MB = 8;
+const HEAP_GROWING_FLAG = '--heap-growing-percent=100';
 
 function withSemiSpaceLimit(argv: readonly string[]): void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith(SEMI_SPACE_FLAG));
   const script = process.argv[1];
   if (given || typeof process.execve !== 'function' || script === undefined) return;
   try {
-    process.execve(process.execPath, [process.execPath, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`, '--expose-gc', ...process.execArgv, script, ...argv],
+    process.execve(process.execPath, [process.execPath, `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MB}`, '--expose-gc', HEAP_GROWING_FLAG, ...process.execArgv, script, ...argv],
       { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', ...process.env });
   } catch {
     // Not replaced (a platform without execve): carry on with V8's defaults.

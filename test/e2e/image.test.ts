@@ -60,7 +60,7 @@ describe('the image\'s content: the bundle alone', () => {
     expect(out).toBe(`epictetus ${info.version} (commit ${info.commit})\n`);
   });
 
-  it('runs the service against both simulators, in one process with 8 MB V8 semi-spaces', async () => {
+  it('runs the service against both simulators, in one process with 8 MB V8 semi-spaces and a heap limit twice what is live', async () => {
     world = await startWorld({ nodes: 2 });
     const w = world;
     const proc = spawn(process.execPath, ['dist/main.js', 'run'], {
@@ -78,6 +78,7 @@ describe('the image\'s content: the bundle alone', () => {
       const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
       expect(cmdline).toContain('--max-semi-space-size=8');
       expect(cmdline).toContain('--expose-gc');
+      expect(cmdline).toContain('--heap-growing-percent=100');
       expect(cmdline.slice(-2)).toEqual([join(app, 'dist', 'main.js'), 'run']);
       expect(readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072']));
       expect(await service.stop('SIGTERM')).toBe(0);

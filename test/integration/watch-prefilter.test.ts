@@ -83,6 +83,27 @@ describe('the Node watch pre-filter', () => {
     expect(changes.map((c) => c.after?.labels.time)).toEqual(['later']);
   });
 
+  it('leaves a realistic Node\'s images out: a change to them alone is skipped, a change to what follows none of them is not', async () => {
+    const { w, lw, changes, seen } = await watching();
+    w.kube.createNode(makeNode('big', { externalIP: '203.0.113.50', realistic: true }));
+    await seen('big');
+    touchHeartbeat(w.kube, 'big'); // parsed: the first event fingerprinted for it
+    await seen('big');
+    changes.length = 0;
+    const skippedBefore = lw.skippedEvents();
+    w.kube.patchNode('big', { status: { images: [{ names: ['registry.example/new:1'], sizeBytes: 1 }] } }, 'merge');
+    await seen('big');
+    touchHeartbeat(w.kube, 'big');
+    await seen('big');
+    expect(lw.skippedEvents()).toBe(skippedBefore + 2);
+    expect(changes).toEqual([]);
+
+    w.kube.patchNode('big', { status: { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date().toISOString() }] } });
+    await seen('big');
+    expect(changes.map((c) => [c.key, c.after?.ready])).toEqual([['big', 'False']]);
+    expect(lw.skippedEvents()).toBe(skippedBefore + 2);
+  });
+
   it('sees every change of a Node whose fields come in another order (its addresses after its images)', async () => {
     const { w, lw, changes, seen } = await watching();
     const node = makeNode('odd', { externalIP: '203.0.113.60', realistic: true }) as { status: Record<string, unknown> };

@@ -70,7 +70,11 @@ function fieldPattern(field: string): string {
 
 /**
  * SHA-1 of the text up to `end` with the volatile values (and the last word of their keys)
- * removed, as a 20-character one-byte string.
+ * removed, as a 20-character one-byte string: kept per item, so no slice of a longer string
+ * (which would keep that string too). 160 bits leave an accidental match out of reach, and SHA-1
+ * is the fastest digest here (SHA extensions: 13.8 us per 16 KB against 15.5 for SHA-256) and 8
+ * bytes a node smaller; a collision crafted on purpose would need write access to Nodes, which
+ * already decides their records.
  */
 function fingerprint(text: string, volatile: RegExp, end: number): string {
   return hash('sha1', (end < text.length ? text.slice(0, end) : text).replace(volatile, ''), 'latin1');

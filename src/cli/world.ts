@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fakeToken } from '../sim/cloudflare/fake-token.js';
 import { CloudflareSim } from '../sim/cloudflare/index.js';
 import { KubeSim, makeNode } from '../sim/kube/index.js';
 
@@ -34,7 +35,7 @@ export function simNodeIp(i: number): string {
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const zone = opts.zone ?? 'example.com';
-  const token = opts.token ?? 'sim-token-0123456789abcdefghijklmnop';
+  const token = opts.token ?? fakeToken('world');
   const hostnames = opts.hostnames ?? [`app.${zone}`];
   const kube = await KubeSim.start();
   const extra = opts.extraZones ?? [];

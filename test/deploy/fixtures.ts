@@ -4,9 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ROOT } from './tools.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
 /** A token CLOUDFLARE_API_TOKEN accepts, standing in for a real one. */
-export const TOKEN = 'tok_abcdefghijklmnopqrstuvwxyz0123456789';
+export const TOKEN = fakeToken('deploy');
 export const WITH_TOKEN = { cloudflare: { apiToken: TOKEN } };
 export const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 

@@ -26,6 +26,7 @@ import { KubeSim, withMetadataMergeKeys, type ResourceDef } from '../../src/sim/
 import { CHART, chartYaml as chartYamlOf, defaultValues as defaultValuesOf, mergeValues, renderChart, type Release, type RenderOptions } from './chart.js';
 import { buildReadmeOverlay, K8S_DIR, KUBECTL, readmeOverlayFiles } from './fixtures.js';
 import { renderTemplate, type RenderContext } from './helm-lite.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -109,7 +110,7 @@ const SERVER_ROUTES = new Set([...read('src/server/server.ts').matchAll(/^\s*(?:
 const PACKAGE = obj(JSON.parse(read('package.json')), 'package.json');
 
 /** A token the setting accepts, standing in for the Secret's. */
-const SAMPLE_TOKEN = 'tok_abcdefghijklmnopqrstuvwxyz0123456789';
+const SAMPLE_TOKEN = fakeToken('manifests');
 
 /** A file holding SAMPLE_TOKEN, standing in for a mounted Secret's. */
 let sampleTokenDir: string | undefined;

@@ -11,6 +11,7 @@ import { bool as boolParser, intIn as intParser } from '../../src/config/parsers
 import { SETTINGS, type Setting } from '../../src/config/settings.js';
 import { CHART, defaultValues, valuesSchema } from './chart.js';
 import { derive, integerRange, SETTING_SCHEMAS, settingJsonSchema, TOKEN_SCHEMA, withDerived, type JsonObject } from './values-schema.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
 const ajv = new Ajv({ strict: false, allErrors: true });
 const compiled = new Map<string, ReturnType<Ajv['compile']>>();
@@ -126,7 +127,7 @@ describe('values.schema.json', () => {
   it('checks cloudflare.apiToken as the service checks CLOUDFLARE_API_TOKEN', () => {
     const { apiToken } = derive(SETTINGS as readonly Setting[], configKeys());
     const token = settingOf('CLOUDFLARE_API_TOKEN');
-    const wrong = [...CORPUS, ...TOKEN_SCHEMA.probes, 'tok_abcdefghijklmnopqrstuvwxyz0123456789', 'REPLACE ME: a token']
+    const wrong = [...CORPUS, ...TOKEN_SCHEMA.probes, fakeToken('values'), 'REPLACE ME: a token']
       .filter((p) => accepts(apiToken, p) !== (p.trim() === '' || token.parse.safeParse(p).success));
     expect(wrong).toEqual([]);
   });

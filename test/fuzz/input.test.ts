@@ -8,8 +8,9 @@ import { EpictetusError } from '../../src/model/errors.js';
 import { canonicalIp, nonPublicReason } from '../../src/model/ip.js';
 import { ANNOTATIONS, claimsOfService } from '../../src/reconcile/claims.js';
 import { hostnameProblem } from '../../src/reconcile/hostnames.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
-const base = { CLOUDFLARE_API_TOKEN: 'tok_fake_for_tests_0000000', CLOUDFLARE_ZONE_ID: '0123456789abcdef0123456789abcdef', DNS_HOSTNAMES: 'app.example.com' };
+const base = { CLOUDFLARE_API_TOKEN: fakeToken('fuzz'), CLOUDFLARE_ZONE_ID: '0123456789abcdef0123456789abcdef', DNS_HOSTNAMES: 'app.example.com' };
 
 const nasty = fc.oneof(
   fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('', ' ', '\t', '\n', '0', '-1', '1e9', 'NaN', 'null', 'true ', ' FALSE', '٣', '１２', '\u0000', '💥', 'x'.repeat(100_000)),

@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import Cloudflare from 'cloudflare';
 import { CloudflareSim, type CloudflareSimOptions } from '../../src/sim/cloudflare/index.js';
 
-/** A fake of a Cloudflare token's shape (40 characters) named `what`, built so that nothing committed looks like a real one. */
-export const fakeToken = (what = ''): string => `SimToken_${what}`.padEnd(40, '0');
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
+
+export { fakeToken };
 export const TOKEN = fakeToken();
 export const ZONE = 'example.com';
 

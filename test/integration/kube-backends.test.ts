@@ -19,12 +19,13 @@ import { builtinTypes } from '../../src/sim/kube/openapi/types.js';
 import { startSimBackend, startRealBackend, type BackendKind, type KubeBackend, type RawAnswer, type SliceEvent } from '../helpers/kube-backend.js';
 import { buildKubeApiserver } from '../helpers/kube-apiserver.js';
 import { startService, waitFor, type ServiceProcess } from '../helpers/service.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
 const run = promisify(execFile);
 
 const ZONE = 'example.com';
 const HOST = `app.${ZONE}`;
-const TOKEN = 'sim-token-0123456789abcdefghijklmnop';
+const TOKEN = fakeToken('kube-backends');
 const CANDIDATE = { key: 'DeletionCandidateOfClusterAutoscaler', value: '1700000000', effect: 'PreferNoSchedule' };
 const TO_BE_DELETED = { key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' };
 /** The first real build compiles much of Kubernetes: give it its own long limit. */

@@ -29,9 +29,10 @@ import { KubeSim, makeNode, withMetadataMergeKeys, type ResourceDef } from '../.
 import { buildKubeApiserver, startKubeApiserver } from '../helpers/kube-apiserver.js';
 import { startService, waitFor } from '../helpers/service.js';
 import { makeTestPki, type TestPki } from '../helpers/tls.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
 const HOOK = fileURLToPath(new URL('../helpers/forbid-client-node.mjs', import.meta.url));
-const SIM_TOKEN = 'sim-token-for-kube-client-0123456789';
+const SIM_TOKEN = fakeToken('kube-client');
 
 /** discovery.k8s.io/v1 EndpointSlices, which the simulator does not serve by default. */
 const endpointSlices: ResourceDef = {
@@ -379,7 +380,7 @@ describe('start-up without a Kubernetes configuration', () => {
     const home = mkdtempSync(join(tmpdir(), 'epictetus-home-'));
     try {
       const service = startService({
-        CLOUDFLARE_API_TOKEN: 'sim-token-0123456789abcdefghijklmnop', CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:9/client/v4',
+        CLOUDFLARE_API_TOKEN: fakeToken('kube-client-service'), CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:9/client/v4',
         CLOUDFLARE_ZONE_ID: '0123456789abcdef0123456789abcdef', DNS_HOSTNAMES: 'app.example.com', HOME: home,
       });
       expect(await service.exit).toBe(1);

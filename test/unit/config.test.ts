@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { environmentWithDotenv, loadConfig } from '../../src/config/config.js';
 import { SETTINGS } from '../../src/config/settings.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
-const TOKEN = 'tok_abcdefghijklmnopqrstuvwxyz0123456789';
+const TOKEN = fakeToken('config');
 const base = {
   CLOUDFLARE_API_TOKEN: TOKEN,
   CLOUDFLARE_ZONE_ID: '0123456789abcdef0123456789abcdef',

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { SETTINGS } from '../../src/config/settings.js';
+import { fakeToken } from '../../src/sim/cloudflare/fake-token.js';
 
-const TOKEN = 'tok_abcdefghijklmnopqrstuvwxyz0123456789';
+const TOKEN = fakeToken('messages');
 const base: Record<string, string> = { CLOUDFLARE_API_TOKEN: TOKEN, DNS_HOSTNAMES: 'app.example.com' };
 
 /** Bad values for each setting, one per way its parser can fail. */

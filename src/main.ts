@@ -41,7 +41,7 @@ const SEMI_SPACE_FLAG = '--max-semi-space-size';
 const SEMI_SPACE_MB = 8;
 const HEAP_GROWING_FLAG = '--heap-growing-percent=100';
 
-function withSemiSpaceLimit(argv: readonly string[]): void {
+function reexecWithRuntimeFlags(argv: readonly string[]): void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a.startsWith(SEMI_SPACE_FLAG));
   const script = process.argv[1];
   if (given || typeof process.execve !== 'function' || script === undefined) return;
@@ -54,7 +54,7 @@ function withSemiSpaceLimit(argv: readonly string[]): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if ((argv[0] ?? 'run') === 'run' && !argv.includes('--help') && !argv.includes('-h')) withSemiSpaceLimit(argv);
+  if ((argv[0] ?? 'run') === 'run' && !argv.includes('--help') && !argv.includes('-h')) reexecWithRuntimeFlags(argv);
   const { COMMANDS, USAGE, commandArgs, isCommand } = await import('./cli/usage.js');
   const [first = 'run', ...rest] = argv;
   if (first === '--version' || first === '-V') {
